@@ -1,0 +1,1 @@
+//! Load, benchmark and verification tools for the seckill stack.

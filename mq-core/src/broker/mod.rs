@@ -1,0 +1,1 @@
+//! The broker server: request processors, long polling, delay schedule, retry and DLQ.

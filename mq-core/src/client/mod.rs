@@ -1,0 +1,1 @@
+//! The client: connections, producer, push and pull consumers.

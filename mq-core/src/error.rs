@@ -1,0 +1,16 @@
+//! The crate's error type: every fallible public function returns [`Result`].
+
+/// Everything that can go wrong in mq-core, by the part that failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O operation failed (socket or file).
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// A setting or argument is invalid.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+/// `Result` with mq-core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

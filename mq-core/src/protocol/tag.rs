@@ -1,0 +1,1 @@
+//! Tag hash codes (Java `String.hashCode`) and subscription expressions (`*`, `a || b`).

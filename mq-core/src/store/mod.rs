@@ -1,0 +1,1 @@
+//! The message store: CommitLog, ConsumeQueue, index, dispatch, flush, recovery, retention.

@@ -1,0 +1,1 @@
+//! seckill-web: the flash-sale HTTP gate.
