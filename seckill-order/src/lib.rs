@@ -1,2 +1,49 @@
 //! What seckill-web and seckill-service agree on: the order message, the Redis key layout and
-//! the gate's Lua scripts.
+//! the Lua scripts that change a goods' Redis state atomically.
+//!
+//! # Layout
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`message`] | the order message (topic, key, JSON body) and the stock-returned event |
+//! | [`keys`] | the Redis keys of one goods, sharing the hash tag `{<goodsId>}` |
+//! | [`gate`] | the atomic take (dedup + stock pre-deduction) and give-back scripts |
+//! | [`result`] | the per-user result a buyer polls (`PENDING`, `SUCCESS`, `FAILED`, `NONE`) |
+//!
+//! The flow: seckill-web runs [`gate::take`]; on `Taken` it sends an [`message::OrderMessage`]
+//! and answers `QUEUED` once the broker acknowledged it, or runs [`gate::give_back`] and answers
+//! `503`. seckill-service writes the order and records [`result::OrderResult::Success`], or gives
+//! the stock back with [`gate::give_back`] and records `FAILED`.
+
+pub mod gate;
+pub mod keys;
+pub mod message;
+pub mod result;
+
+pub use gate::{GiveBack, TakeOutcome};
+pub use keys::GoodsKeys;
+pub use message::{OrderMessage, StockReturned};
+pub use result::OrderResult;
+
+/// Errors of the shared seckill pieces.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Redis refused or could not run a command.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// A script answered something this version does not understand.
+    #[error("unexpected answer from the {script} script: {answer}")]
+    UnexpectedAnswer {
+        /// Which script answered.
+        script: &'static str,
+        /// What it answered.
+        answer: i64,
+    },
+    /// A key prefix that would break the hash tag (it contains `{` or `}`) or is empty.
+    #[error("invalid Redis key prefix {0:?}: it must be non-empty and contain no braces")]
+    InvalidPrefix(String),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

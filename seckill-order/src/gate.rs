@@ -1,0 +1,115 @@
+//! The scripts that change a goods' gate state atomically: take a place (dedup + stock
+//! pre-deduction in one step), give it back, and warm the stock counter.
+//!
+//! Each script is loaded once and called by SHA (`redis::Script` falls back to `EVAL` only when
+//! the server lost its script cache).
+
+use std::sync::LazyLock;
+
+use redis::aio::ConnectionLike;
+
+use crate::keys::GoodsKeys;
+use crate::{Error, Result};
+
+static TAKE: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("lua/take.lua")));
+static GIVE_BACK: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("lua/give_back.lua")));
+
+/// What the gate's atomic step decided for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakeOutcome {
+    /// The user holds a place; `stock_left` is what remains for others.
+    Taken {
+        /// Stock left after this take.
+        stock_left: i64,
+    },
+    /// The user already holds a place for this goods.
+    Duplicate,
+    /// No stock left; nothing was changed.
+    SoldOut,
+    /// The goods has no stock counter: it is not on sale (or not warmed yet).
+    NotFound,
+}
+
+/// Takes a place for `user_id`: dedup marker, stock decrement and `PENDING` result, atomically.
+pub async fn take<C: ConnectionLike + Send>(
+    conn: &mut C,
+    keys: &GoodsKeys,
+    user_id: i64,
+) -> Result<TakeOutcome> {
+    let answer: i64 = TAKE
+        .key(&keys.stock)
+        .key(&keys.buyers)
+        .key(&keys.results)
+        .arg(user_id)
+        .invoke_async(conn)
+        .await?;
+    match answer {
+        left if left >= 0 => Ok(TakeOutcome::Taken { stock_left: left }),
+        -1 => Ok(TakeOutcome::NotFound),
+        -2 => Ok(TakeOutcome::Duplicate),
+        -3 => Ok(TakeOutcome::SoldOut),
+        other => Err(Error::UnexpectedAnswer {
+            script: "take",
+            answer: other,
+        }),
+    }
+}
+
+/// How a given-back place is remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiveBack {
+    /// As if the request never happened (the order could not be queued): the result is removed.
+    Forget,
+    /// The order was refused after it was queued: the user reads `FAILED`.
+    Failed,
+}
+
+/// Returns `user_id`'s place: stock + 1 and the dedup marker removed. Idempotent: answers
+/// `true` only the first time for a place taken once.
+pub async fn give_back<C: ConnectionLike + Send>(
+    conn: &mut C,
+    keys: &GoodsKeys,
+    user_id: i64,
+    how: GiveBack,
+) -> Result<bool> {
+    let mode = match how {
+        GiveBack::Forget => "forget",
+        GiveBack::Failed => "failed",
+    };
+    let answer: i64 = GIVE_BACK
+        .key(&keys.stock)
+        .key(&keys.buyers)
+        .key(&keys.results)
+        .arg(user_id)
+        .arg(mode)
+        .invoke_async(conn)
+        .await?;
+    Ok(answer == 1)
+}
+
+/// Sets the stock counter to `stock`: only where it is absent unless `overwrite`.
+/// Answers whether the counter was written.
+pub async fn warm<C: ConnectionLike + Send>(
+    conn: &mut C,
+    keys: &GoodsKeys,
+    stock: i64,
+    overwrite: bool,
+) -> Result<bool> {
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(&keys.stock).arg(stock.max(0));
+    if !overwrite {
+        cmd.arg("NX");
+    }
+    let written: Option<String> = cmd.query_async(conn).await?;
+    Ok(written.is_some())
+}
+
+/// The stock counter as Redis holds it now (`None` when the goods is not warmed).
+pub async fn stock<C: ConnectionLike + Send>(
+    conn: &mut C,
+    keys: &GoodsKeys,
+) -> Result<Option<i64>> {
+    Ok(redis::cmd("GET").arg(&keys.stock).query_async(conn).await?)
+}

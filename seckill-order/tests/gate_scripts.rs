@@ -1,0 +1,175 @@
+//! The gate's Lua scripts against a real Redis: atomic take under a stampede, duplicates,
+//! sold out, idempotent give-back.
+#![allow(clippy::unwrap_used)]
+
+use redis::aio::MultiplexedConnection;
+use seckill_order::gate::{self, GiveBack, TakeOutcome};
+use seckill_order::{GoodsKeys, OrderResult, result};
+
+async fn redis() -> MultiplexedConnection {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let client = redis::Client::open(url).unwrap();
+    client.get_multiplexed_async_connection().await.unwrap()
+}
+
+/// Keys of their own for each test, so tests run in parallel and re-runs start clean.
+async fn fresh_goods(conn: &mut MultiplexedConnection, test: &str, stock: i64) -> GoodsKeys {
+    let prefix = format!("test-gate-{test}-{}", std::process::id());
+    let keys = GoodsKeys::new(&prefix, 1).unwrap();
+    let _: i64 = redis::cmd("DEL")
+        .arg(&keys.all()[..])
+        .query_async(conn)
+        .await
+        .unwrap();
+    assert!(gate::warm(conn, &keys, stock, false).await.unwrap());
+    keys
+}
+
+#[tokio::test]
+async fn a_stampede_takes_exactly_the_stock() {
+    let mut conn = redis().await;
+    let keys = fresh_goods(&mut conn, "stampede", 100).await;
+    let mut tasks = Vec::new();
+    for user in 0..500_i64 {
+        for _repeat in 0..3 {
+            let (mut conn, keys) = (conn.clone(), keys.clone());
+            tasks.push(tokio::spawn(async move {
+                gate::take(&mut conn, &keys, user).await.unwrap()
+            }));
+        }
+    }
+    let mut taken = 0;
+    for task in tasks {
+        if let TakeOutcome::Taken { stock_left } = task.await.unwrap() {
+            assert!(stock_left >= 0);
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 100);
+    assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(0));
+    let buyers: i64 = redis::cmd("SCARD")
+        .arg(&keys.buyers)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(buyers, 100);
+}
+
+#[tokio::test]
+async fn a_duplicate_never_touches_stock_and_sold_out_leaves_no_marker() {
+    let mut conn = redis().await;
+    let keys = fresh_goods(&mut conn, "dup", 1).await;
+    assert_eq!(
+        gate::take(&mut conn, &keys, 7).await.unwrap(),
+        TakeOutcome::Taken { stock_left: 0 }
+    );
+    assert_eq!(
+        gate::take(&mut conn, &keys, 7).await.unwrap(),
+        TakeOutcome::Duplicate
+    );
+    assert_eq!(
+        gate::take(&mut conn, &keys, 8).await.unwrap(),
+        TakeOutcome::SoldOut
+    );
+    assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(0));
+    assert_eq!(
+        result::get(&mut conn, &keys, 7).await.unwrap(),
+        OrderResult::Pending
+    );
+    assert_eq!(
+        result::get(&mut conn, &keys, 8).await.unwrap(),
+        OrderResult::None
+    );
+    let is_buyer: bool = redis::cmd("SISMEMBER")
+        .arg(&keys.buyers)
+        .arg(8)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!is_buyer, "sold out must leave no dedup marker");
+}
+
+#[tokio::test]
+async fn give_back_restores_the_exact_state_once() {
+    let mut conn = redis().await;
+    let keys = fresh_goods(&mut conn, "giveback", 5).await;
+    assert!(matches!(
+        gate::take(&mut conn, &keys, 1).await.unwrap(),
+        TakeOutcome::Taken { .. }
+    ));
+    assert!(
+        gate::give_back(&mut conn, &keys, 1, GiveBack::Forget)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !gate::give_back(&mut conn, &keys, 1, GiveBack::Forget)
+            .await
+            .unwrap()
+    );
+    assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(5));
+    assert_eq!(
+        result::get(&mut conn, &keys, 1).await.unwrap(),
+        OrderResult::None
+    );
+
+    assert!(matches!(
+        gate::take(&mut conn, &keys, 2).await.unwrap(),
+        TakeOutcome::Taken { .. }
+    ));
+    assert!(
+        gate::give_back(&mut conn, &keys, 2, GiveBack::Failed)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        result::get(&mut conn, &keys, 2).await.unwrap(),
+        OrderResult::Failed
+    );
+    assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(5));
+    // The failed user may try again: the marker is gone.
+    assert!(matches!(
+        gate::take(&mut conn, &keys, 2).await.unwrap(),
+        TakeOutcome::Taken { .. }
+    ));
+    result::record_success(&mut conn, &keys, 2, "sn-2")
+        .await
+        .unwrap();
+    assert_eq!(
+        result::get(&mut conn, &keys, 2).await.unwrap(),
+        OrderResult::Success {
+            order_sn: "sn-2".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn goods_without_a_stock_counter_is_not_found() {
+    let mut conn = redis().await;
+    let keys = GoodsKeys::new(&format!("test-gate-nf-{}", std::process::id()), 404).unwrap();
+    let _: i64 = redis::cmd("DEL")
+        .arg(&keys.all()[..])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        gate::take(&mut conn, &keys, 1).await.unwrap(),
+        TakeOutcome::NotFound
+    );
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(&keys.all()[..])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(exists, 0, "a refused take writes nothing");
+}
+
+#[tokio::test]
+async fn warm_writes_only_where_absent_unless_overwriting() {
+    let mut conn = redis().await;
+    let keys = fresh_goods(&mut conn, "warm", 10).await;
+    assert!(!gate::warm(&mut conn, &keys, 99, false).await.unwrap());
+    assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(10));
+    assert!(gate::warm(&mut conn, &keys, 99, true).await.unwrap());
+    assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(99));
+}
