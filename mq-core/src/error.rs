@@ -7,6 +7,9 @@ pub enum Error {
     /// An I/O operation failed (socket or file).
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// A peer sent bytes that are not a valid remoting frame, header or body.
+    #[error("protocol: {0}")]
+    Protocol(#[from] crate::protocol::ProtocolError),
     /// A setting or argument is invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
