@@ -1,0 +1,151 @@
+//! The gate's settings: every one a CLI flag with an environment variable behind it (clap
+//! `derive` + `env`), so `seckill-web --help` documents them all.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use mq_core::process::LogFormat;
+use seckill_order::keys;
+use seckill_order::message::{ORDER_TOPIC, STOCK_RETURNED_TOPIC};
+
+use crate::state::GateSettings;
+
+/// The flash-sale HTTP gate: one atomic Redis step (dedup + stock pre-deduction), then the
+/// order message to the broker; QUEUED only after the broker acknowledged it.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "seckill-web", version, about, long_about = None)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "SECKILL_WEB_LISTEN", default_value = "0.0.0.0:8081")]
+    pub listen: SocketAddr,
+
+    /// Redis holding the gate state (stock counters, dedup markers, results).
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+
+    /// Name server address(es) of mq-core; `;`-separated list allowed.
+    #[arg(long, env = "MQ_NAMESRV_ADDR", default_value = "127.0.0.1:9876")]
+    pub namesrv_addr: String,
+
+    /// Prefix of every Redis key (non-empty, no braces); must match seckill-service's.
+    #[arg(long, env = "SECKILL_REDIS_KEY_PREFIX", default_value = keys::DEFAULT_PREFIX,
+          value_parser = parse_prefix)]
+    pub redis_key_prefix: String,
+
+    /// Topic the order messages are sent to.
+    #[arg(long, env = "SECKILL_ORDER_TOPIC", default_value = ORDER_TOPIC)]
+    pub order_topic: String,
+
+    /// Topic of stock-returned events, consumed in broadcasting mode to clear sold-out flags.
+    #[arg(long, env = "SECKILL_STOCK_TOPIC", default_value = STOCK_RETURNED_TOPIC)]
+    pub stock_topic: String,
+
+    /// Producer group of the order messages.
+    #[arg(
+        long,
+        env = "SECKILL_WEB_PRODUCER_GROUP",
+        default_value = "seckill-web-producer"
+    )]
+    pub producer_group: String,
+
+    /// Consumer group of the stock-returned broadcast (every instance gets every event).
+    #[arg(
+        long,
+        env = "SECKILL_WEB_STOCK_GROUP",
+        default_value = "seckill-web-stock"
+    )]
+    pub stock_consumer_group: String,
+
+    /// Per-request timeout in milliseconds (answered 503 UNAVAILABLE). Keep it above the
+    /// producer's send timeout: a place taken in Redis always ends QUEUED or given back, even
+    /// after the client was answered.
+    #[arg(long, env = "SECKILL_REQUEST_TIMEOUT_MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub request_timeout_ms: u64,
+
+    /// Timeout of one Redis command (and of connecting) in milliseconds.
+    #[arg(long, env = "SECKILL_REDIS_TIMEOUT_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub redis_timeout_ms: u64,
+
+    /// Requests handled at once by the gate routes; more are answered 503 at once, not queued.
+    #[arg(long, env = "SECKILL_MAX_CONCURRENCY", default_value_t = 4096,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_concurrency: u64,
+
+    /// How long a local sold-out flag lives without a stock-returned event, in milliseconds
+    /// (0 = no local flag: every request asks Redis).
+    #[arg(long, env = "SECKILL_SOLD_OUT_TTL_MS", default_value_t = 2000)]
+    pub sold_out_ttl_ms: u64,
+
+    /// Requests per user and second on /seckill, per instance (0 = no limit). Over it: 429.
+    #[arg(long, env = "SECKILL_RATE_LIMIT_PER_USER", default_value_t = 0)]
+    pub rate_limit_per_user: u32,
+
+    /// How long start-up keeps retrying an unreachable Redis, in milliseconds.
+    #[arg(long, env = "SECKILL_STARTUP_TIMEOUT_MS", default_value_t = 10_000)]
+    pub startup_timeout_ms: u64,
+
+    /// Log line format.
+    #[arg(long, env = "SECKILL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The settings the router and the gate need.
+    pub fn gate_settings(&self) -> GateSettings {
+        GateSettings {
+            key_prefix: self.redis_key_prefix.clone(),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            max_concurrency: usize::try_from(self.max_concurrency).unwrap_or(usize::MAX),
+            sold_out_ttl: Duration::from_millis(self.sold_out_ttl_ms),
+            rate_limit_per_user: self.rate_limit_per_user,
+        }
+    }
+
+    /// Timeout of one Redis command.
+    pub fn redis_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_timeout_ms)
+    }
+
+    /// How long start-up retries Redis.
+    pub fn startup_timeout(&self) -> Duration {
+        Duration::from_millis(self.startup_timeout_ms)
+    }
+}
+
+fn parse_prefix(raw: &str) -> Result<String, String> {
+    keys::validate_prefix(raw)
+        .map(|()| raw.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let config = Config::try_parse_from(["seckill-web"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.listen.to_string(), "0.0.0.0:8081");
+        assert_eq!(config.order_topic, "seckillTopic");
+        assert_eq!(config.stock_topic, "seckillStockReturned");
+        assert_eq!(config.redis_key_prefix, "seckill");
+        assert_eq!(config.rate_limit_per_user, 0);
+        assert_eq!(config.gate_settings().sold_out_ttl, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn invalid_settings_are_refused_by_the_parser() {
+        for bad in [
+            ["seckill-web", "--listen", "nowhere"],
+            ["seckill-web", "--redis-key-prefix", "a{b}"],
+            ["seckill-web", "--request-timeout-ms", "0"],
+            ["seckill-web", "--max-concurrency", "-3"],
+            ["seckill-web", "--log-format", "xml"],
+        ] {
+            assert!(Config::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+    }
+}
