@@ -11,8 +11,10 @@
 //! | `header_json`, `header_compact` | the two header serializations |
 //! | [`code`] | request, response and language codes |
 //! | [`header`] | typed custom headers (`extFields`), one file per request family |
+//! | [`body`] | JSON bodies as serde types, fastjson's non-standard JSON read and written |
 //! | [`error`] | [`ProtocolError`] |
 
+pub mod body;
 pub mod code;
 pub mod codec;
 pub mod error;
@@ -25,6 +27,7 @@ pub mod message;
 pub mod msg_id;
 pub mod tag;
 
+pub use body::{JsonBody, MessageQueue};
 pub use code::{LanguageCode, RequestCode, ResponseCode};
 pub use codec::RemotingCodec;
 pub use error::ProtocolError;
