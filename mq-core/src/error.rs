@@ -13,6 +13,10 @@ pub enum Error {
     /// A setting or argument is invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The broker's message store failed.
+    #[cfg(feature = "broker")]
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// `Result` with mq-core's [`Error`].

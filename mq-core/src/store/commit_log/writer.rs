@@ -1,0 +1,146 @@
+//! Appending to the CommitLog: placing encoded records, stamping their offsets, rolling segments.
+//!
+//! The caller encodes records outside any lock ([`EncodedBatch`]); under the store's writer lock
+//! [`Writer::append`] stamps QUEUEOFFSET, PHYSICALOFFSET and STORETIMESTAMP, computes the
+//! trailers and writes the whole batch with one `pwrite`. A batch never straddles two segments:
+//! if it does not fit, the segment's end gets a blank record and the batch starts the next one.
+
+use std::sync::Arc;
+
+use super::CommitLog;
+use super::frame::{BLANK_LEN, TRAILER_LEN, blank, trailer};
+use crate::protocol::message::{PHYSICAL_OFFSET_POS, QUEUE_OFFSET_POS, StoredMessageRef};
+use crate::store::error::{Result, StoreError};
+use crate::store::segment::Segment;
+
+/// Where one record sits inside an [`EncodedBatch`] buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordSlot {
+    /// Start of the record in the buffer.
+    pub at: usize,
+    /// TOTALSIZE.
+    pub size: u32,
+    /// Position of STORETIMESTAMP inside the record.
+    pub store_timestamp_pos: usize,
+}
+
+/// Records of one append (one message or one batch), encoded back to back with room for trailers.
+#[derive(Debug, Default)]
+pub(crate) struct EncodedBatch {
+    /// Record, trailer, record, trailer…
+    pub buf: Vec<u8>,
+    /// One slot per record, in order.
+    pub slots: Vec<RecordSlot>,
+}
+
+impl EncodedBatch {
+    /// Appends one record (its offsets and store time are stamped later) and trailer space.
+    pub fn push(&mut self, msg: &StoredMessageRef<'_>) -> Result<()> {
+        let at = self.buf.len();
+        msg.encode(&mut self.buf)?;
+        let size = (self.buf.len() - at) as u32;
+        self.buf.extend_from_slice(&[0u8; TRAILER_LEN as usize]);
+        let store_timestamp_pos =
+            crate::protocol::message::store_timestamp_pos(msg.effective_sys_flag());
+        self.slots.push(RecordSlot {
+            at,
+            size,
+            store_timestamp_pos,
+        });
+        Ok(())
+    }
+
+    /// Bytes the batch takes in the CommitLog.
+    pub fn len(&self) -> u64 {
+        self.buf.len() as u64
+    }
+}
+
+/// Where an append landed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placement {
+    /// CommitLog offset of the first record.
+    pub start: u64,
+    /// CommitLog offset just past the last record's trailer.
+    pub end: u64,
+}
+
+/// The append position; lives under the store's writer lock.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    /// Where the next record goes.
+    pub pos: u64,
+    /// Offset of the last record written, if any (the clean-shutdown tail check uses it).
+    pub last_record: Option<u64>,
+    segment: Option<Arc<Segment>>,
+}
+
+impl Writer {
+    /// A writer continuing at `pos` (the end recovery found).
+    pub fn new(pos: u64, last_record: Option<u64>) -> Self {
+        Self {
+            pos,
+            last_record,
+            segment: None,
+        }
+    }
+
+    /// Writes `batch` at the end of the log, stamping queue offsets from `first_queue_offset`.
+    pub fn append(
+        &mut self,
+        log: &CommitLog,
+        batch: &mut EncodedBatch,
+        first_queue_offset: u64,
+        store_timestamp: i64,
+    ) -> Result<Placement> {
+        let seg_size = log.files.segment_size();
+        let len = batch.len();
+        // Room for a blank after the batch, so every segment ends with a readable marker.
+        if len + BLANK_LEN > seg_size {
+            return Err(StoreError::LargerThanSegment {
+                size: len,
+                segment_size: seg_size,
+            });
+        }
+        let seg_end = log.files.segment_start(self.pos) + seg_size;
+        if self.pos + len + BLANK_LEN > seg_end {
+            let seg = self.segment_at(log, self.pos)?;
+            seg.write_at(self.pos - seg.start, &blank(seg_end - self.pos))?;
+            self.pos = seg_end;
+        }
+        let start = self.pos;
+        let n = batch.slots.len();
+        for (i, slot) in batch.slots.iter().enumerate() {
+            let rec = &mut batch.buf[slot.at..slot.at + slot.size as usize];
+            rec[QUEUE_OFFSET_POS..QUEUE_OFFSET_POS + 8]
+                .copy_from_slice(&(first_queue_offset + i as u64).to_be_bytes());
+            rec[PHYSICAL_OFFSET_POS..PHYSICAL_OFFSET_POS + 8]
+                .copy_from_slice(&(start + slot.at as u64).to_be_bytes());
+            let ts = slot.store_timestamp_pos;
+            rec[ts..ts + 8].copy_from_slice(&store_timestamp.to_be_bytes());
+            let t = trailer(rec, (n - 1 - i) as u32);
+            let t_at = slot.at + slot.size as usize;
+            batch.buf[t_at..t_at + TRAILER_LEN as usize].copy_from_slice(&t);
+        }
+        let seg = self.segment_at(log, start)?;
+        seg.write_at(start - seg.start, &batch.buf)?;
+        self.last_record = batch.slots.last().map(|s| start + s.at as u64);
+        self.pos = start + len;
+        log.set_written(self.pos);
+        Ok(Placement {
+            start,
+            end: self.pos,
+        })
+    }
+
+    fn segment_at(&mut self, log: &CommitLog, offset: u64) -> Result<Arc<Segment>> {
+        match &self.segment {
+            Some(seg) if seg.start == log.files.segment_start(offset) => Ok(Arc::clone(seg)),
+            _ => {
+                let seg = log.files.get_or_create(offset)?;
+                self.segment = Some(Arc::clone(&seg));
+                Ok(seg)
+            }
+        }
+    }
+}

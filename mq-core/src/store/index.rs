@@ -1,0 +1,462 @@
+//! The key index: topic + key (a `KEYS` entry or `UNIQ_KEY`) → CommitLog offsets, newest first.
+//!
+//! Hash-slot files like RocketMQ's `IndexFile`, named by the CommitLog offset of the first
+//! record they index (`index/{offset:020}`), big-endian:
+//!
+//! ```text
+//! HEADER 64 B: MAGIC "MQIX" ‖ VERSION u32 ‖ SLOTS u32 ‖ MAX_ENTRIES u32 ‖ COUNT u32 ‖ 0 u32
+//!              ‖ BEGIN_TS i64 ‖ END_TS i64 ‖ BEGIN_PHYS u64 ‖ END_PHYS u64 ‖ CRC32C u32 ‖ 0…
+//! SLOTS × u32        entry number + 1 of the newest entry whose key hashes here (0 = none)
+//! MAX_ENTRIES × 20 B KEY_HASH u32 ‖ PHYS u64 ‖ TIME_DIFF_S i32 (vs BEGIN_TS) ‖ PREV u32
+//! ```
+//!
+//! `END_PHYS` is how far the CommitLog has been indexed into this file; after a crash the
+//! indexer resumes there. Memory stays bounded: only the active file's slot table and its
+//! not-yet-written entries are held; full files are read with `pread`. Hits are always
+//! re-checked against the record itself, so a stale or colliding entry costs a read, never a
+//! wrong answer.
+
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use parking_lot::Mutex;
+
+use super::error::{IoContext, Result};
+use super::segment::sync_dir;
+
+const MAGIC: &[u8; 4] = b"MQIX";
+const VERSION: u32 = 1;
+const HEADER_LEN: u64 = 64;
+const ENTRY_LEN: u64 = 20;
+/// Slots per dirty-tracking page (4 KiB of slots).
+const SLOTS_PER_PAGE: usize = 1024;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Header {
+    slots: u32,
+    max_entries: u32,
+    count: u32,
+    begin_ts: i64,
+    end_ts: i64,
+    begin_phys: u64,
+    end_phys: u64,
+}
+
+impl Header {
+    fn encode(&self) -> [u8; HEADER_LEN as usize] {
+        let mut b = [0u8; HEADER_LEN as usize];
+        b[..4].copy_from_slice(MAGIC);
+        b[4..8].copy_from_slice(&VERSION.to_be_bytes());
+        b[8..12].copy_from_slice(&self.slots.to_be_bytes());
+        b[12..16].copy_from_slice(&self.max_entries.to_be_bytes());
+        b[16..20].copy_from_slice(&self.count.to_be_bytes());
+        b[24..32].copy_from_slice(&self.begin_ts.to_be_bytes());
+        b[32..40].copy_from_slice(&self.end_ts.to_be_bytes());
+        b[40..48].copy_from_slice(&self.begin_phys.to_be_bytes());
+        b[48..56].copy_from_slice(&self.end_phys.to_be_bytes());
+        let crc = crc32c::crc32c(&b[..56]);
+        b[56..60].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    fn decode(b: &[u8]) -> Option<Self> {
+        let u32_at = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let u64_at = |i: usize| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&b[i..i + 8]);
+            u64::from_be_bytes(a)
+        };
+        if b.len() < HEADER_LEN as usize
+            || &b[..4] != MAGIC
+            || u32_at(4) != VERSION
+            || u32_at(56) != crc32c::crc32c(&b[..56])
+        {
+            return None;
+        }
+        Some(Self {
+            slots: u32_at(8),
+            max_entries: u32_at(12),
+            count: u32_at(16),
+            begin_ts: u64_at(24) as i64,
+            end_ts: u64_at(32) as i64,
+            begin_phys: u64_at(40),
+            end_phys: u64_at(48),
+        })
+    }
+
+    fn entry_pos(&self, n: u32) -> u64 {
+        HEADER_LEN + u64::from(self.slots) * 4 + u64::from(n) * ENTRY_LEN
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key_hash: u32,
+    phys: u64,
+    time_diff_s: i32,
+    prev: u32,
+}
+
+impl Entry {
+    fn encode(&self) -> [u8; 20] {
+        let mut b = [0u8; 20];
+        b[..4].copy_from_slice(&self.key_hash.to_be_bytes());
+        b[4..12].copy_from_slice(&self.phys.to_be_bytes());
+        b[12..16].copy_from_slice(&self.time_diff_s.to_be_bytes());
+        b[16..].copy_from_slice(&self.prev.to_be_bytes());
+        b
+    }
+    fn decode(b: &[u8]) -> Self {
+        let mut p = [0u8; 8];
+        p.copy_from_slice(&b[4..12]);
+        Self {
+            key_hash: u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+            phys: u64::from_be_bytes(p),
+            time_diff_s: i32::from_be_bytes([b[12], b[13], b[14], b[15]]),
+            prev: u32::from_be_bytes([b[16], b[17], b[18], b[19]]),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct IndexFile {
+    path: PathBuf,
+    file: File,
+    header: Header,
+}
+
+impl IndexFile {
+    fn read_u32(&self, pos: u64) -> Result<u32> {
+        let mut b = [0u8; 4];
+        self.file.read_exact_at(&mut b, pos).at(&self.path)?;
+        Ok(u32::from_be_bytes(b))
+    }
+    fn read_entry(&self, n: u32) -> Result<Entry> {
+        let mut b = [0u8; 20];
+        self.file
+            .read_exact_at(&mut b, self.header.entry_pos(n))
+            .at(&self.path)?;
+        Ok(Entry::decode(&b))
+    }
+}
+
+/// The file being filled: slot table in memory, entries past `persisted` not yet written.
+#[derive(Debug)]
+struct Active {
+    f: IndexFile,
+    slots: Vec<u32>,
+    dirty: Vec<bool>,
+    pending: Vec<u8>,
+    persisted: u32,
+}
+
+#[derive(Debug)]
+struct State {
+    sealed: Vec<IndexFile>,
+    active: Option<Active>,
+    indexed_to: u64,
+}
+
+/// The on-disk key index.
+#[derive(Debug)]
+pub(crate) struct Index {
+    dir: PathBuf,
+    slots: u32,
+    max_entries: u32,
+    state: Mutex<State>,
+}
+
+/// The hash of an index key (`topic#key`).
+fn key_hash(key: &str) -> u32 {
+    crc32c::crc32c(key.as_bytes())
+}
+
+impl Index {
+    /// Opens `dir`; indexing resumes at the last file's end (at most `log_end`, at least `log_min`).
+    pub fn open(
+        dir: &Path,
+        slots: u32,
+        max_entries: u32,
+        log_min: u64,
+        log_end: u64,
+    ) -> Result<Self> {
+        fs::create_dir_all(dir).at(dir)?;
+        let mut names: Vec<(u64, PathBuf)> = fs::read_dir(dir)
+            .at(dir)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let n = e
+                    .file_name()
+                    .to_str()
+                    .filter(|n| n.len() == 20)?
+                    .parse::<u64>()
+                    .ok()?;
+                Some((n, e.path()))
+            })
+            .collect();
+        names.sort();
+        let mut sealed = Vec::new();
+        for (_, path) in names {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .at(&path)?;
+            let mut hb = [0u8; HEADER_LEN as usize];
+            let header = file
+                .read_exact_at(&mut hb, 0)
+                .ok()
+                .and_then(|()| Header::decode(&hb));
+            match header {
+                Some(header) => sealed.push(IndexFile { path, file, header }),
+                None => {
+                    // A file whose header never reached the disk indexes nothing we can trust.
+                    tracing::warn!(path = %path.display(), "index file header is damaged; dropping the file");
+                    fs::remove_file(&path).at(&path)?;
+                }
+            }
+        }
+        let mut active = None;
+        if sealed
+            .last()
+            .is_some_and(|f| f.header.count < f.header.max_entries && f.header.slots == slots)
+        {
+            if let Some(f) = sealed.pop() {
+                active = Some(Self::load_active(f)?);
+            }
+        }
+        let last_end = active
+            .as_ref()
+            .map(|a| a.f.header.end_phys)
+            .or(sealed.last().map(|f| f.header.end_phys));
+        let indexed_to = last_end
+            .unwrap_or(log_min)
+            .clamp(log_min, log_end.max(log_min));
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            slots,
+            max_entries,
+            state: Mutex::new(State {
+                sealed,
+                active,
+                indexed_to,
+            }),
+        })
+    }
+
+    fn load_active(f: IndexFile) -> Result<Active> {
+        let mut raw = vec![0u8; f.header.slots as usize * 4];
+        f.file.read_exact_at(&mut raw, HEADER_LEN).at(&f.path)?;
+        let count = f.header.count;
+        // Slots written after the header's last update may name entries past COUNT; forget them.
+        let slots: Vec<u32> = raw
+            .chunks_exact(4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .map(|s| if s > count { 0 } else { s })
+            .collect();
+        let pages = slots.len().div_ceil(SLOTS_PER_PAGE);
+        Ok(Active {
+            f,
+            slots,
+            dirty: vec![true; pages],
+            pending: Vec::new(),
+            persisted: count,
+        })
+    }
+
+    /// CommitLog offset up to which records have been indexed.
+    pub fn indexed_to(&self) -> u64 {
+        self.state.lock().indexed_to
+    }
+
+    /// Records `key` (already `topic#key`) of the record at `phys` stored at `store_ts`.
+    pub fn add(&self, key: &str, phys: u64, store_ts: i64) -> Result<()> {
+        let mut st = self.state.lock();
+        let full = st
+            .active
+            .as_ref()
+            .is_some_and(|a| a.f.header.count >= a.f.header.max_entries);
+        if full {
+            if let Some(mut a) = st.active.take() {
+                Self::persist_active(&mut a)?;
+                st.sealed.push(a.f);
+            }
+        }
+        if st.active.is_none() {
+            st.active = Some(self.create_active(phys, store_ts)?);
+        }
+        let Some(a) = st.active.as_mut() else {
+            return Ok(());
+        };
+        let hash = key_hash(key);
+        let slot = (hash % a.f.header.slots) as usize;
+        let diff = (store_ts.saturating_sub(a.f.header.begin_ts) / 1000)
+            .clamp(0, i64::from(i32::MAX)) as i32;
+        let entry = Entry {
+            key_hash: hash,
+            phys,
+            time_diff_s: diff,
+            prev: a.slots[slot],
+        };
+        a.pending.extend_from_slice(&entry.encode());
+        a.f.header.count += 1;
+        a.slots[slot] = a.f.header.count;
+        a.dirty[slot / SLOTS_PER_PAGE] = true;
+        a.f.header.end_ts = a.f.header.end_ts.max(store_ts);
+        Ok(())
+    }
+
+    /// Notes that every record below `end` has been indexed.
+    pub fn set_indexed_to(&self, end: u64) {
+        let mut st = self.state.lock();
+        st.indexed_to = end;
+        if let Some(a) = st.active.as_mut() {
+            a.f.header.end_phys = end;
+        }
+    }
+
+    fn create_active(&self, phys: u64, store_ts: i64) -> Result<Active> {
+        let path = self.dir.join(format!("{phys:020}"));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .at(&path)?;
+        sync_dir(&self.dir)?;
+        let header = Header {
+            slots: self.slots,
+            max_entries: self.max_entries,
+            count: 0,
+            begin_ts: store_ts,
+            end_ts: store_ts,
+            begin_phys: phys,
+            end_phys: phys,
+        };
+        let pages = (self.slots as usize).div_ceil(SLOTS_PER_PAGE);
+        Ok(Active {
+            f: IndexFile { path, file, header },
+            slots: vec![0; self.slots as usize],
+            dirty: vec![true; pages],
+            pending: Vec::new(),
+            persisted: 0,
+        })
+    }
+
+    /// Entries, then dirty slot pages, fsync, then the header, fsync: the header never
+    /// promises more than is on disk.
+    fn persist_active(a: &mut Active) -> Result<()> {
+        let f = &a.f;
+        if !a.pending.is_empty() {
+            f.file
+                .write_all_at(&a.pending, f.header.entry_pos(a.persisted))
+                .at(&f.path)?;
+        }
+        for (page, dirty) in a.dirty.iter_mut().enumerate() {
+            if std::mem::take(dirty) {
+                let from = page * SLOTS_PER_PAGE;
+                let to = (from + SLOTS_PER_PAGE).min(a.slots.len());
+                let bytes: Vec<u8> = a.slots[from..to]
+                    .iter()
+                    .flat_map(|s| s.to_be_bytes())
+                    .collect();
+                f.file
+                    .write_all_at(&bytes, HEADER_LEN + from as u64 * 4)
+                    .at(&f.path)?;
+            }
+        }
+        f.file.sync_data().at(&f.path)?;
+        f.file.write_all_at(&f.header.encode(), 0).at(&f.path)?;
+        f.file.sync_data().at(&f.path)?;
+        a.pending.clear();
+        a.persisted = f.header.count;
+        Ok(())
+    }
+
+    /// Writes the active file's new entries, slots and header to disk.
+    pub fn persist(&self) -> Result<()> {
+        let mut st = self.state.lock();
+        if let Some(a) = st.active.as_mut() {
+            Self::persist_active(a)?;
+        }
+        Ok(())
+    }
+
+    /// CommitLog offsets of entries for `key` (`topic#key`) stored within `[begin_ms, end_ms]`,
+    /// newest first, at most `max` (duplicates removed; the caller re-checks each record).
+    pub fn lookup(&self, key: &str, max: usize, begin_ms: i64, end_ms: i64) -> Result<Vec<u64>> {
+        let hash = key_hash(key);
+        let st = self.state.lock();
+        let mut out: Vec<u64> = Vec::new();
+        let in_range =
+            |h: &Header| h.end_ts >= begin_ms.saturating_sub(1000) && h.begin_ts <= end_ms;
+        let push = |e: &Entry, h: &Header, out: &mut Vec<u64>| {
+            let ts = h.begin_ts + i64::from(e.time_diff_s) * 1000;
+            // Entry times are truncated to seconds; compare at that resolution.
+            if e.key_hash == hash && ts <= end_ms && ts + 999 >= begin_ms && !out.contains(&e.phys)
+            {
+                out.push(e.phys);
+            }
+        };
+        if let Some(a) = st.active.as_ref().filter(|a| in_range(&a.f.header)) {
+            let slot = (hash % a.f.header.slots) as usize;
+            let mut n = a.slots[slot];
+            while n > 0 && out.len() < max {
+                let idx = n - 1;
+                let e = if idx >= a.persisted {
+                    let at = ((idx - a.persisted) as u64 * ENTRY_LEN) as usize;
+                    Entry::decode(&a.pending[at..at + ENTRY_LEN as usize])
+                } else {
+                    a.f.read_entry(idx)?
+                };
+                push(&e, &a.f.header, &mut out);
+                if e.prev >= n {
+                    break; // chains only point backwards; anything else is damage
+                }
+                n = e.prev;
+            }
+        }
+        for f in st.sealed.iter().rev().filter(|f| in_range(&f.header)) {
+            if out.len() >= max {
+                break;
+            }
+            let slot = u64::from(hash % f.header.slots);
+            let mut n = f.read_u32(HEADER_LEN + slot * 4)?;
+            while n > 0 && n <= f.header.count && out.len() < max {
+                let e = f.read_entry(n - 1)?;
+                push(&e, &f.header, &mut out);
+                if e.prev >= n {
+                    break;
+                }
+                n = e.prev;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Retention: deletes full files whose records all lie below CommitLog offset `log_min`.
+    pub fn delete_below(&self, log_min: u64) -> Result<usize> {
+        let mut st = self.state.lock();
+        let before = st.sealed.len();
+        let mut kept = Vec::new();
+        for f in st.sealed.drain(..) {
+            if f.header.end_phys <= log_min {
+                fs::remove_file(&f.path).at(&f.path)?;
+            } else {
+                kept.push(f);
+            }
+        }
+        let removed = before - kept.len();
+        st.sealed = kept;
+        if st.indexed_to < log_min {
+            st.indexed_to = log_min;
+        }
+        drop(st);
+        if removed > 0 {
+            sync_dir(&self.dir)?;
+        }
+        Ok(removed)
+    }
+}
