@@ -1,0 +1,192 @@
+//! Start-up and shutdown of the whole service: MySQL and Redis reached with a bounded retry,
+//! migrations applied, the bloom filter rebuilt, Redis stock warmed, the batch writer and the
+//! HTTP server started — and stopped in layers.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use sqlx::MySqlPool;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+use crate::batcher::{Batcher, BatcherConfig, BatcherTask};
+use crate::config::Config;
+use crate::dedup::Dedup;
+use crate::error::{Error, Result};
+use crate::events::StockEvents;
+use crate::http::{self, AppState};
+use crate::writer::OrderWriter;
+use crate::{db, metrics, warmup};
+
+/// Pause between start-up connection attempts (doubling up to [`MAX_RETRY_PAUSE`]).
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(250);
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(4);
+/// Redis commands that take longer than this fail (and their messages are retried later).
+const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Everything the running service holds.
+#[derive(Debug)]
+pub struct Service {
+    /// The MySQL pool.
+    pub pool: MySqlPool,
+    /// The Redis connection.
+    pub redis: ConnectionManager,
+    /// The order writer (also used directly by the dead-letter handler).
+    pub writer: Arc<OrderWriter>,
+    /// Where listeners submit order messages.
+    pub batcher: Batcher,
+    /// The batch-writing task.
+    pub batcher_task: BatcherTask,
+    /// Goods whose stock came back, for the stock-returned publisher.
+    pub events: Arc<StockEvents>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    prefix: String,
+}
+
+impl Service {
+    /// Connects, migrates, rebuilds the bloom filter, warms Redis and starts the batch writer.
+    pub async fn start(config: &Config) -> Result<Self> {
+        config.validate().map_err(Error::Config)?;
+        let metrics = metrics::install();
+        let pool = connect_mysql(config).await?;
+        db::migrate(&pool).await?;
+        let redis = connect_redis(config).await?;
+        let dedup = Arc::new(
+            Dedup::rebuild(&pool, config.bloom_expected_items, config.bloom_fp_rate).await?,
+        );
+        warmup::warm_all(&pool, &redis, &config.redis_key_prefix, false).await?;
+        let events = Arc::new(StockEvents::new());
+        let writer = Arc::new(OrderWriter::new(
+            pool.clone(),
+            redis.clone(),
+            &config.redis_key_prefix,
+            dedup,
+            events.clone(),
+        )?);
+        let batch_max = usize::try_from(config.batch_max).unwrap_or(1);
+        let (batcher, batcher_task) = Batcher::spawn(
+            writer.clone(),
+            BatcherConfig::new(batch_max, config.batch_linger()),
+        );
+        Ok(Self {
+            pool,
+            redis,
+            writer,
+            batcher,
+            batcher_task,
+            events,
+            metrics,
+            prefix: config.redis_key_prefix.clone(),
+        })
+    }
+
+    /// The HTTP API's state.
+    pub fn app_state(&self) -> AppState {
+        AppState {
+            pool: self.pool.clone(),
+            redis: self.redis.clone(),
+            prefix: self.prefix.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    /// Writes what is still queued for the batch writer, then closes the pool. The consumer
+    /// must have stopped (and its listener calls returned) before this is called.
+    pub async fn shutdown(self) {
+        drop(self.batcher);
+        self.batcher_task.shutdown().await;
+        self.pool.close().await;
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+async fn connect_mysql(config: &Config) -> Result<MySqlPool> {
+    retry("MySQL", config.connect_timeout(), || async {
+        match db::connect(&config.database_url, config.db_max_connections).await {
+            Ok(pool) => Ok(Ok(pool)),
+            // A malformed URL will not get better by waiting.
+            Err(sqlx::Error::Configuration(e)) => {
+                Ok(Err(Error::Config(format!("--database-url: {e}"))))
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await
+}
+
+async fn connect_redis(config: &Config) -> Result<ConnectionManager> {
+    let client = redis::Client::open(config.redis_url.as_str())
+        .map_err(|e| Error::Config(format!("--redis-url: {e}")))?;
+    let manager_config = ConnectionManagerConfig::new()
+        .set_number_of_retries(0)
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(REDIS_RESPONSE_TIMEOUT));
+    retry("Redis", config.connect_timeout(), || async {
+        ConnectionManager::new_with_config(client.clone(), manager_config.clone())
+            .await
+            .map(Ok)
+            .map_err(|e| e.to_string())
+    })
+    .await
+}
+
+/// Calls `attempt` until it succeeds, answers a final error (`Ok(Err)`), or `budget` is spent.
+async fn retry<T, F, Fut>(what: &'static str, budget: Duration, mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Result<T>, String>>,
+{
+    let deadline = Instant::now() + budget;
+    let mut pause = FIRST_RETRY_PAUSE;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match attempt().await {
+            Ok(settled) => return settled,
+            Err(last) if Instant::now() + pause >= deadline => {
+                return Err(Error::Unreachable {
+                    what,
+                    attempts,
+                    last,
+                });
+            }
+            Err(last) => {
+                tracing::warn!(what, attempts, error = %last, "not reachable yet; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_RETRY_PAUSE);
+            }
+        }
+    }
+}
+
+/// Runs the service until `shutdown` resolves: HTTP on `config.listen`, batch writer behind it.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let service = Service::start(&config).await?;
+    tracing::info!(listen = %config.listen, "seckill-service ready");
+    serve(listener, http::app(service.app_state()), shutdown).await?;
+    service.shutdown().await;
+    tracing::info!("seckill-service stopped");
+    Ok(())
+}
