@@ -29,8 +29,13 @@ fn append_then_pull_in_rocketmq_layout() {
         assert_eq!(r.queue_offset, n);
         assert_eq!(r.commit_log_offsets.len(), 1);
     }
-    assert_eq!((store.min_offset("T", 1), store.max_offset("T", 1)), (0, 10));
-    let got = store.get_messages("T", 1, 3, 4, &Subscription::All).unwrap();
+    assert_eq!(
+        (store.min_offset("T", 1), store.max_offset("T", 1)),
+        (0, 10)
+    );
+    let got = store
+        .get_messages("T", 1, 3, 4, &Subscription::All)
+        .unwrap();
     assert_eq!(got.status, GetStatus::Found);
     assert_eq!(got.next_begin_offset, 7);
     for (i, m) in got.messages.iter().enumerate() {
@@ -41,11 +46,35 @@ fn append_then_pull_in_rocketmq_layout() {
         assert_eq!(d.queue_id, 1);
         assert_eq!(&d.body[..], format!("body-T-1-{}", 3 + i).as_bytes());
         assert_eq!(d.store_host, store.config().store_host);
-        assert!(mq_core::protocol::message::StoredMessageRef::decode(&m.bytes).unwrap().unwrap().0.body_crc_ok());
+        assert!(
+            mq_core::protocol::message::StoredMessageRef::decode(&m.bytes)
+                .unwrap()
+                .unwrap()
+                .0
+                .body_crc_ok()
+        );
     }
-    assert_eq!(store.get_messages("T", 1, 10, 4, &Subscription::All).unwrap().status, GetStatus::OffsetOverflowOne);
-    assert_eq!(store.get_messages("T", 1, 11, 4, &Subscription::All).unwrap().status, GetStatus::OffsetOverflowBadly);
-    assert_eq!(store.get_messages("T", 2, 0, 4, &Subscription::All).unwrap().status, GetStatus::NoMatchedLogicQueue);
+    assert_eq!(
+        store
+            .get_messages("T", 1, 10, 4, &Subscription::All)
+            .unwrap()
+            .status,
+        GetStatus::OffsetOverflowOne
+    );
+    assert_eq!(
+        store
+            .get_messages("T", 1, 11, 4, &Subscription::All)
+            .unwrap()
+            .status,
+        GetStatus::OffsetOverflowBadly
+    );
+    assert_eq!(
+        store
+            .get_messages("T", 2, 0, 4, &Subscription::All)
+            .unwrap()
+            .status,
+        GetStatus::NoMatchedLogicQueue
+    );
 }
 
 #[test]
@@ -58,9 +87,15 @@ fn tag_filter_uses_queue_codes() {
     let sub = Subscription::parse("tag1 || tag2");
     let got = store.get_messages("T", 0, 0, 100, &sub).unwrap();
     assert_eq!(got.messages.len(), 20);
-    assert!(got.messages.iter().all(|m| m.tags_code == tag_code("tag1") || m.tags_code == tag_code("tag2")));
+    assert!(
+        got.messages
+            .iter()
+            .all(|m| m.tags_code == tag_code("tag1") || m.tags_code == tag_code("tag2"))
+    );
     assert_eq!(got.next_begin_offset, 30);
-    let none = store.get_messages("T", 0, 0, 100, &Subscription::parse("nope")).unwrap();
+    let none = store
+        .get_messages("T", 0, 0, 100, &Subscription::parse("nope"))
+        .unwrap();
     assert_eq!(none.status, GetStatus::NoMatchedMessage);
     assert_eq!(none.next_begin_offset, 30);
 }
@@ -75,13 +110,21 @@ fn batch_is_contiguous_and_seen_as_individual_messages() {
     assert_eq!(r.queue_offset, 1);
     assert_eq!(r.commit_log_offsets.len(), 5);
     assert_eq!(r.msg_ids().len(), 5);
-    let got = store.get_messages("B", 0, 0, 10, &Subscription::All).unwrap();
+    let got = store
+        .get_messages("B", 0, 0, 10, &Subscription::All)
+        .unwrap();
     let bodies: Vec<_> = got.messages.iter().map(|m| decode(&m.bytes).body).collect();
     assert_eq!(bodies.len(), 6);
     assert_eq!(&bodies[5][..], b"body-B-0-5");
     let mixed = vec![msg("B", 0, 1), msg("B", 1, 2)];
-    assert!(matches!(store.append_batch(&mixed), Err(StoreError::InvalidMessage(_))));
-    assert!(matches!(store.append_batch(&[]), Err(StoreError::EmptyBatch)));
+    assert!(matches!(
+        store.append_batch(&mixed),
+        Err(StoreError::InvalidMessage(_))
+    ));
+    assert!(matches!(
+        store.append_batch(&[]),
+        Err(StoreError::EmptyBatch)
+    ));
 }
 
 #[test]
@@ -92,11 +135,25 @@ fn limits_are_typed_errors() {
     cfg.max_batch_size = 2000;
     let store = open(cfg);
     let big = AppendMessage::new("T", 0, vec![0u8; 1000]);
-    assert!(matches!(store.append(big), Err(StoreError::MessageTooLarge { max: 1000, .. })));
-    let batch: Vec<_> = (0..10).map(|_| AppendMessage::new("T", 0, vec![0u8; 500])).collect();
-    assert!(matches!(store.append_batch(&batch), Err(StoreError::BatchTooLarge { max: 2000, .. })));
-    assert!(matches!(store.append(AppendMessage::new("a/b", 0, "x")), Err(StoreError::InvalidMessage(_))));
-    assert!(matches!(store.append(AppendMessage::new("T", -1, "x")), Err(StoreError::InvalidMessage(_))));
+    assert!(matches!(
+        store.append(big),
+        Err(StoreError::MessageTooLarge { max: 1000, .. })
+    ));
+    let batch: Vec<_> = (0..10)
+        .map(|_| AppendMessage::new("T", 0, vec![0u8; 500]))
+        .collect();
+    assert!(matches!(
+        store.append_batch(&batch),
+        Err(StoreError::BatchTooLarge { max: 2000, .. })
+    ));
+    assert!(matches!(
+        store.append(AppendMessage::new("a/b", 0, "x")),
+        Err(StoreError::InvalidMessage(_))
+    ));
+    assert!(matches!(
+        store.append(AppendMessage::new("T", -1, "x")),
+        Err(StoreError::InvalidMessage(_))
+    ));
     // Nothing above was stored.
     assert_eq!(store.max_offset("T", 0), 0);
 }
@@ -111,17 +168,40 @@ fn msg_id_and_key_lookups() {
     }
     let rec = store.get_by_offset_msg_id(&ids[7]).unwrap().unwrap();
     assert_eq!(&decode(&rec).body[..], b"body-K-1-7");
-    assert!(matches!(store.get_by_offset_msg_id("xyz"), Err(StoreError::BadMsgId(_))));
+    assert!(matches!(
+        store.get_by_offset_msg_id("xyz"),
+        Err(StoreError::BadMsgId(_))
+    ));
     wait_indexed(&store);
     let found = store.query_by_key("K", "key7", 10, 0, i64::MAX).unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(&decode(&found[0]).body[..], b"body-K-1-7");
     // `common` is on every message: the newest N come back, newest first.
     let common = store.query_by_key("K", "common", 5, 0, i64::MAX).unwrap();
-    let bodies: Vec<_> = common.iter().map(|r| String::from_utf8(decode(r).body.to_vec()).unwrap()).collect();
-    assert_eq!(bodies, ["body-K-1-49", "body-K-0-48", "body-K-1-47", "body-K-0-46", "body-K-1-45"]);
-    assert!(store.query_by_key("other", "key7", 10, 0, i64::MAX).unwrap().is_empty());
-    let uniq = store.query_by_uniq_key("K", &format!("U{:030}", 33)).unwrap().unwrap();
+    let bodies: Vec<_> = common
+        .iter()
+        .map(|r| String::from_utf8(decode(r).body.to_vec()).unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "body-K-1-49",
+            "body-K-0-48",
+            "body-K-1-47",
+            "body-K-0-46",
+            "body-K-1-45"
+        ]
+    );
+    assert!(
+        store
+            .query_by_key("other", "key7", 10, 0, i64::MAX)
+            .unwrap()
+            .is_empty()
+    );
+    let uniq = store
+        .query_by_uniq_key("K", &format!("U{:030}", 33))
+        .unwrap()
+        .unwrap();
     assert_eq!(&decode(&uniq).body[..], b"body-K-1-33");
 }
 
@@ -141,7 +221,10 @@ fn offset_for_timestamp_uses_store_time() {
     assert_eq!(store.offset_for_timestamp("T", 0, 1_005_000).unwrap(), 5);
     assert_eq!(store.offset_for_timestamp("T", 0, 1_005_001).unwrap(), 6);
     assert_eq!(store.offset_for_timestamp("T", 0, 9_000_000).unwrap(), 20);
-    assert_eq!(store.store_timestamp_at("T", 0, 3).unwrap(), Some(1_003_000));
+    assert_eq!(
+        store.store_timestamp_at("T", 0, 3).unwrap(),
+        Some(1_003_000)
+    );
 }
 
 #[test]
@@ -156,7 +239,9 @@ fn listener_hears_every_append() {
     }));
     store.append(msg("L", 3, 0)).unwrap();
     assert_eq!(last.load(Ordering::SeqCst), 1);
-    store.append_batch(&[msg("L", 3, 1), msg("L", 3, 2)]).unwrap();
+    store
+        .append_batch(&[msg("L", 3, 1), msg("L", 3, 2)])
+        .unwrap();
     assert_eq!(last.load(Ordering::SeqCst), 3);
 }
 
@@ -166,11 +251,17 @@ fn sync_flush_acknowledges_after_fsync() {
     let store = open(sync_config(dir.path()));
     let r = store.put_blocking(msg("S", 0, 0)).unwrap();
     assert!(r.end_offset > 0);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let r = store.put(msg("S", 0, 1)).await.unwrap();
         store.wait_durable(r.end_offset).await.unwrap();
     });
     store.close().unwrap();
-    assert!(matches!(store.append(msg("S", 0, 2)), Err(StoreError::Closed)));
+    assert!(matches!(
+        store.append(msg("S", 0, 2)),
+        Err(StoreError::Closed)
+    ));
 }

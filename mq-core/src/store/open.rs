@@ -4,11 +4,11 @@
 //! A file `abort` exists while the store is open. Start-up then decides where to begin
 //! verifying the CommitLog:
 //!
-//! * clean shutdown (no `abort`) and the last record named by the checkpoint is intact and ends
-//!   where the checkpoint says: nothing to scan;
-//! * clean shutdown but that tail check fails (a file was cut or changed while closed): the
-//!   start of the newest segment;
+//! * clean shutdown (no `abort`): the checkpoint's end, so nothing is scanned;
 //! * unclean: the lower of the checkpoint's flushed and dispatched offsets;
+//! * either way, if the last record the checkpoint names is not intact or does not end where
+//!   the checkpoint says (a file was cut or changed while the store was down): the start of
+//!   that record's segment;
 //! * no usable checkpoint: the first segment.
 //!
 //! Every record from there on is verified and re-dispatched into its ConsumeQueue (entries a
@@ -72,8 +72,12 @@ pub(crate) fn open(config: StoreConfig) -> Result<Inner> {
         Ok(())
     })?;
     let end = recovered.end;
+    let log_min = log.min_offset();
     for cq in queues.all() {
         cq.truncate_to_commit_log(end)?;
+        // Entries into segments retention deleted are below the queue's min (RocketMQ's
+        // correctMinOffset); a binary search, not a scan.
+        cq.delete_below(log_min)?;
     }
     if let Some(cp) = &cp {
         for (topic, qid, max) in &cp.queues {
@@ -131,20 +135,22 @@ pub(crate) fn open(config: StoreConfig) -> Result<Inner> {
 fn scan_start(log: &CommitLog, cp: Option<&Checkpoint>, clean: bool) -> Result<u64> {
     let log_min = log.files.first().map_or(0, |s| s.start);
     let Some(cp) = cp else { return Ok(log_min) };
-    let from = if clean {
-        match cp.last_record {
-            Some(last) if tail_intact(log, last, cp.cq_dispatched)? => cp.cq_dispatched,
-            Some(last) => {
-                tracing::warn!(
-                    last,
-                    "clean shutdown, but the last record is not intact; rescanning its segment"
-                );
-                log.files.segment_start(last)
-            }
-            None => cp.cq_dispatched,
-        }
+    let base = if clean {
+        cp.cq_dispatched
     } else {
         cp.commit_log_flushed.min(cp.cq_dispatched)
+    };
+    // The checkpoint's last record is re-verified in any case: it is one read, and it catches
+    // a file cut or changed below the checkpoint while the store was down.
+    let from = match cp.last_record {
+        Some(last) if !tail_intact(log, last, cp.cq_dispatched)? => {
+            tracing::warn!(
+                last,
+                "the checkpoint's last record is not intact; rescanning its segment"
+            );
+            base.min(log.files.segment_start(last))
+        }
+        _ => base,
     };
     let from = from.max(log_min);
     // The start must have data before it; if the file was cut below it, start at its segment.

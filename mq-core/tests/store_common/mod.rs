@@ -26,8 +26,15 @@ pub fn sync_config(dir: &Path) -> StoreConfig {
 
 /// A message with a tag, keys and a body derived from `n`.
 pub fn msg(topic: &str, queue_id: i32, n: u64) -> AppendMessage {
-    AppendMessage::new(topic, queue_id, format!("body-{topic}-{queue_id}-{n}").into_bytes())
-        .with_properties(format!("TAGS\u{1}tag{}\u{2}KEYS\u{1}key{n} common\u{2}UNIQ_KEY\u{1}U{n:030}", n % 3))
+    AppendMessage::new(
+        topic,
+        queue_id,
+        format!("body-{topic}-{queue_id}-{n}").into_bytes(),
+    )
+    .with_properties(format!(
+        "TAGS\u{1}tag{}\u{2}KEYS\u{1}key{n} common\u{2}UNIQ_KEY\u{1}U{n:030}",
+        n % 3
+    ))
 }
 
 /// Decodes one stored record.
