@@ -1,128 +1,26 @@
 //! The name server in-process, spoken to over TCP with the codec: registration, routes,
-//! expiry, admin lists, robustness against garbage, unknown codes.
+//! expiry, admin lists, KV config, Java-shaped JSON frames.
 #![cfg(feature = "broker")]
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
+mod namesrv_support;
+
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
-use mq_core::namesrv::{self, NamesrvConfig};
+use futures::StreamExt;
+use mq_core::namesrv::NamesrvConfig;
 use mq_core::protocol::body::JsonBody;
 use mq_core::protocol::body::admin::{ClusterInfo, TopicList};
-use mq_core::protocol::body::broker_register::{
-    DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
-};
 use mq_core::protocol::body::route::TopicRouteData;
 use mq_core::protocol::header::namesrv::{
-    DeleteTopicFromNamesrvRequestHeader, GetRouteInfoRequestHeader, KvConfigKeyRequestHeader,
-    PutKvConfigRequestHeader, RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
+    DeleteTopicFromNamesrvRequestHeader, KvConfigKeyRequestHeader, PutKvConfigRequestHeader,
+    UnRegisterBrokerRequestHeader,
 };
 use mq_core::protocol::{RemotingCodec, RemotingCommand, RequestCode, ResponseCode, SerializeType};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use namesrv_support::{Server, call, fast_expiry, register_request, route_request};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
-
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<mq_core::Result<()>>,
-}
-
-impl Server {
-    async fn start(config: NamesrvConfig) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(namesrv::run(listener, config, stopped));
-        Self {
-            addr,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn client(&self) -> Framed<TcpStream, RemotingCodec> {
-        Framed::new(
-            TcpStream::connect(self.addr).await.unwrap(),
-            RemotingCodec::new(),
-        )
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-    }
-}
-
-async fn call(
-    conn: &mut Framed<TcpStream, RemotingCodec>,
-    request: RemotingCommand,
-) -> RemotingCommand {
-    let opaque = request.opaque;
-    conn.send(request).await.unwrap();
-    let response = tokio::time::timeout(Duration::from_secs(5), conn.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert!(response.is_response());
-    assert_eq!(response.opaque, opaque);
-    response
-}
-
-fn register_request(addr: &str, topics: &[(&str, i32)], counter: i64) -> RemotingCommand {
-    let body = RegisterBrokerBody {
-        topic_config_serialize_wrapper: TopicConfigSerializeWrapper {
-            topic_config_table: topics
-                .iter()
-                .map(|(t, n)| ((*t).to_owned(), TopicConfig::new(*t, *n)))
-                .collect(),
-            data_version: DataVersion {
-                timestamp: 1_700_000_000_000,
-                counter,
-            },
-        },
-        filter_server_list: vec![],
-    }
-    .to_json()
-    .unwrap();
-    let header = RegisterBrokerRequestHeader {
-        broker_name: "broker-a".into(),
-        broker_addr: addr.into(),
-        cluster_name: "DefaultCluster".into(),
-        ha_server_addr: "127.0.0.1:10912".into(),
-        broker_id: 0,
-        compressed: false,
-        body_crc32: Some((crc32fast::hash(&body) & 0x7FFF_FFFF) as i32),
-    };
-    RemotingCommand::request_with_header(RequestCode::REGISTER_BROKER, &header).with_body(body)
-}
-
-fn route_request(topic: &str) -> RemotingCommand {
-    RemotingCommand::request_with_header(
-        RequestCode::GET_ROUTEINFO_BY_TOPIC,
-        &GetRouteInfoRequestHeader {
-            topic: topic.into(),
-            accept_standard_json_only: None,
-        },
-    )
-}
-
-fn fast_expiry() -> NamesrvConfig {
-    NamesrvConfig {
-        broker_timeout: Duration::from_millis(1000),
-        scan_interval: Duration::from_millis(50),
-        ..NamesrvConfig::default()
-    }
-}
 
 #[tokio::test]
 async fn registered_broker_serves_routes_with_queue_counts() {
@@ -263,85 +161,6 @@ async fn silent_broker_expires_but_a_heartbeating_one_stays() {
 }
 
 #[tokio::test]
-async fn garbage_on_one_connection_does_not_disturb_another() {
-    let server = Server::start(NamesrvConfig::default()).await;
-    let mut good = server.client().await;
-    assert_eq!(
-        call(
-            &mut good,
-            register_request("127.0.0.1:10911", &[("Orders", 4)], 1)
-        )
-        .await
-        .code,
-        0
-    );
-
-    // An HTTP request is an absurd length prefix: the server closes that connection.
-    let mut bad = TcpStream::connect(server.addr).await.unwrap();
-    bad.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buf = [0u8; 16];
-    let read = tokio::time::timeout(Duration::from_secs(5), bad.read(&mut buf))
-        .await
-        .unwrap();
-    assert!(
-        matches!(read, Ok(0) | Err(_)),
-        "server should close the garbage connection"
-    );
-
-    // A well-framed but undecodable JSON header: closed too.
-    let mut bad = TcpStream::connect(server.addr).await.unwrap();
-    bad.write_all(&[0, 0, 0, 9, 0, 0, 0, 5, b'{', b'{', b'{', b'{', b'{'])
-        .await
-        .unwrap();
-    let read = tokio::time::timeout(Duration::from_secs(5), bad.read(&mut buf))
-        .await
-        .unwrap();
-    assert!(matches!(read, Ok(0) | Err(_)));
-
-    let route = call(&mut good, route_request("Orders")).await;
-    assert_eq!(route.code, ResponseCode::SUCCESS);
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn unknown_code_and_bad_headers_get_error_responses() {
-    let server = Server::start(NamesrvConfig::default()).await;
-    let mut conn = server.client().await;
-    let unknown = call(&mut conn, RemotingCommand::request(9999)).await;
-    assert_eq!(unknown.code, ResponseCode::REQUEST_CODE_NOT_SUPPORTED);
-    assert_eq!(
-        unknown.remark.as_deref(),
-        Some(" request type 9999 not supported")
-    );
-    // A broker-side code is not served by the name server either.
-    let send = call(
-        &mut conn,
-        RemotingCommand::request(RequestCode::SEND_MESSAGE_V2),
-    )
-    .await;
-    assert_eq!(send.code, ResponseCode::REQUEST_CODE_NOT_SUPPORTED);
-    // Missing required header field: SYSTEM_ERROR naming it, connection stays usable.
-    let no_topic = call(
-        &mut conn,
-        RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC),
-    )
-    .await;
-    assert_eq!(no_topic.code, ResponseCode::SYSTEM_ERROR);
-    assert!(no_topic.remark.unwrap().contains("topic"));
-    // A CRC mismatch is refused like Java does.
-    let mut bad_crc = register_request("127.0.0.1:10911", &[("Orders", 4)], 1);
-    bad_crc.ext_fields.insert("bodyCrc32".into(), "1".into());
-    let refused = call(&mut conn, bad_crc).await;
-    assert_eq!(
-        (refused.code, refused.remark.as_deref()),
-        (ResponseCode::SYSTEM_ERROR, Some("crc32 not match"))
-    );
-    server.stop().await;
-}
-
-#[tokio::test]
 async fn json_requests_get_json_responses_and_kv_config_works() {
     let server = Server::start(NamesrvConfig::default()).await;
     let mut conn = server.client().await;
@@ -381,48 +200,6 @@ async fn json_requests_get_json_responses_and_kv_config_works() {
     let route = call(&mut conn, route_request("Orders")).await;
     let route = TopicRouteData::from_json(&route.body).unwrap();
     assert_eq!(route.order_topic_conf.as_deref(), Some("broker-a:4"));
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn oneway_requests_get_no_response() {
-    let server = Server::start(NamesrvConfig::default()).await;
-    let mut conn = server.client().await;
-    conn.send(register_request("127.0.0.1:10911", &[("Orders", 4)], 1).oneway())
-        .await
-        .unwrap();
-    // The next frame on the connection answers the route query, not the oneway register.
-    let route = call(&mut conn, route_request("Orders")).await;
-    assert_eq!(route.code, ResponseCode::SUCCESS);
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn connection_limit_holds_extra_clients_until_a_slot_frees() {
-    let config = NamesrvConfig {
-        max_connections: 1,
-        ..NamesrvConfig::default()
-    };
-    let server = Server::start(config).await;
-    let mut first = server.client().await;
-    assert_eq!(
-        call(&mut first, route_request("T")).await.code,
-        ResponseCode::TOPIC_NOT_EXIST
-    );
-
-    let mut second = server.client().await;
-    second.send(route_request("T")).await.unwrap();
-    let early = tokio::time::timeout(Duration::from_millis(300), second.next()).await;
-    assert!(
-        early.is_err(),
-        "second client served while the only slot is taken"
-    );
-
-    drop(first);
-    let late = tokio::time::timeout(Duration::from_secs(5), second.next())
-        .await
-        .unwrap();
-    assert_eq!(late.unwrap().unwrap().code, ResponseCode::TOPIC_NOT_EXIST);
     server.stop().await;
 }
 

@@ -145,7 +145,7 @@ impl RemotingCommand {
         }
     }
 
-    /// Replaces the ext fields with `header`'s (extra keys already set are kept).
+    /// Adds `header`'s fields to the ext fields (keys already set stay unless the header overwrites them).
     #[must_use]
     pub fn with_header(mut self, header: &impl CommandHeader) -> Self {
         self.ext_fields.extend(header.to_ext_fields());
