@@ -145,7 +145,12 @@ async fn run(
     let mut batch: Vec<Pending> = Vec::with_capacity(config.max_batch);
     let mut stopping = false;
     loop {
-        if !stopping {
+        if stopping {
+            // Closed: take what is still queued, batch by batch, without lingering.
+            if rx.recv_many(&mut batch, config.max_batch).await == 0 {
+                return;
+            }
+        } else {
             tokio::select! {
                 biased;
                 _ = &mut stopped => {
@@ -160,16 +165,20 @@ async fn run(
                     }
                 }
             }
-        } else if rx.recv_many(&mut batch, config.max_batch).await == 0 {
-            return;
-        }
-        if !stopping {
             let deadline = Instant::now() + config.linger;
-            while batch.len() < config.max_batch {
+            while batch.len() < config.max_batch && !stopping {
                 let room = config.max_batch - batch.len();
-                match tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, room)).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
+                tokio::select! {
+                    biased;
+                    _ = &mut stopped => {
+                        stopping = true;
+                        rx.close();
+                    }
+                    more = tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, room)) => {
+                        if !matches!(more, Ok(n) if n > 0) {
+                            break;
+                        }
+                    }
                 }
             }
         }

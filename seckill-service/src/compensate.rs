@@ -1,6 +1,6 @@
 //! What happens in Redis after MySQL committed: the buyer's result (SUCCESS + orderSn), and for
-//! a refused order the compensation — the place given back (`gate::give_back(Failed)`: stock
-//! + 1, marker removed, result FAILED), the dedup row marked `stock_returned`, and a
+//! a refused order the compensation — the place given back (`gate::give_back(Failed)`: one
+//! unit of stock back, marker removed, result FAILED), the dedup row marked `stock_returned`, and a
 //! stock-returned event noted (see [`crate::events`]) so every gate clears its sold-out flag.
 //!
 //! Every step is safe to repeat: a message whose Redis step failed answers "retry later", and

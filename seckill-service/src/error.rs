@@ -19,7 +19,7 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
     /// A dependency stayed unreachable for the whole start-up retry budget.
-    #[error("{what} unreachable after {attempts} attempts: {last}")]
+    #[error("{what} unavailable after {attempts} attempts: {last}")]
     Unreachable {
         /// MySQL or Redis.
         what: &'static str,

@@ -3,13 +3,15 @@
 //! HTTP server started — and stopped in layers.
 
 use std::future::Future;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use sqlx::MySqlPool;
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::{ConnectOptions, Connection, MySqlPool};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
@@ -25,6 +27,8 @@ use crate::{db, metrics, warmup};
 /// Pause between start-up connection attempts (doubling up to [`MAX_RETRY_PAUSE`]).
 const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(250);
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(4);
+/// How long one start-up connection attempt may take.
+const CONNECT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Redis commands that take longer than this fail (and their messages are retried later).
 const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -117,15 +121,29 @@ pub async fn serve(
 }
 
 async fn connect_mysql(config: &Config) -> Result<MySqlPool> {
+    let url = config.database_url.as_str();
+    if !(url.starts_with("mysql://") || url.starts_with("mariadb://")) {
+        return Err(Error::Config(
+            "--database-url must be a mysql:// or mariadb:// URL".into(),
+        ));
+    }
+    let options = MySqlConnectOptions::from_str(url)
+        .map_err(|e| Error::Config(format!("--database-url: {e}")))?;
     retry("MySQL", config.connect_timeout(), || async {
-        match db::connect(&config.database_url, config.db_max_connections).await {
-            Ok(pool) => Ok(Ok(pool)),
-            // A malformed URL will not get better by waiting.
-            Err(sqlx::Error::Configuration(e)) => {
-                Ok(Err(Error::Config(format!("--database-url: {e}"))))
+        // One plain connection first: it reports why it failed (refused, access denied),
+        // where the pool would only say that it timed out.
+        let probe = tokio::time::timeout(CONNECT_ATTEMPT_TIMEOUT, options.connect()).await;
+        match probe {
+            Ok(Ok(conn)) => {
+                let _closed = conn.close().await;
             }
-            Err(e) => Err(e.to_string()),
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => return Err("connection attempt timed out".into()),
         }
+        db::connect(url, config.db_max_connections)
+            .await
+            .map(Ok)
+            .map_err(|e| e.to_string())
     })
     .await
 }
@@ -135,7 +153,7 @@ async fn connect_redis(config: &Config) -> Result<ConnectionManager> {
         .map_err(|e| Error::Config(format!("--redis-url: {e}")))?;
     let manager_config = ConnectionManagerConfig::new()
         .set_number_of_retries(0)
-        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_connection_timeout(Some(CONNECT_ATTEMPT_TIMEOUT))
         .set_response_timeout(Some(REDIS_RESPONSE_TIMEOUT));
     retry("Redis", config.connect_timeout(), || async {
         ConnectionManager::new_with_config(client.clone(), manager_config.clone())
@@ -146,7 +164,8 @@ async fn connect_redis(config: &Config) -> Result<ConnectionManager> {
     .await
 }
 
-/// Calls `attempt` until it succeeds, answers a final error (`Ok(Err)`), or `budget` is spent.
+/// Calls `attempt` until it succeeds or `budget` is spent; `Err(reason)` means "try again",
+/// `Ok(Err(_))` a final answer.
 async fn retry<T, F, Fut>(what: &'static str, budget: Duration, mut attempt: F) -> Result<T>
 where
     F: FnMut() -> Fut,
