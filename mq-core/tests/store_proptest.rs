@@ -54,8 +54,11 @@ fn message(topic: &str, queue: i32, body: &[u8], tag: Option<u8>) -> AppendMessa
     AppendMessage::new(topic, queue, body.to_vec()).with_properties(props)
 }
 
+/// What was written: (topic index, queue) → (body, properties) per queue offset.
+type Model = BTreeMap<(usize, i32), Vec<(Vec<u8>, String)>>;
+
 /// Reads every queue back and compares it with the model.
-fn check(store: &Store, model: &BTreeMap<(usize, i32), Vec<(Vec<u8>, String)>>) {
+fn check(store: &Store, model: &Model) {
     for ((topic, queue), expected) in model {
         let topic = TOPICS[*topic];
         assert_eq!(store.min_offset(topic, *queue), 0);
@@ -92,7 +95,7 @@ proptest! {
     fn reads_equal_writes_across_reopens(ops in prop::collection::vec(op(), 1..60)) {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(config(dir.path())).unwrap();
-        let mut model: BTreeMap<(usize, i32), Vec<(Vec<u8>, String)>> = BTreeMap::new();
+        let mut model = Model::new();
         for op in ops {
             match op {
                 Op::Append { topic, queue, body, tag } => {

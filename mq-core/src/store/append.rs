@@ -2,8 +2,8 @@
 //!
 //! Records are encoded outside the writer lock; under it the CommitLog write and the
 //! ConsumeQueue dispatch happen together, so queue offsets are dense and a queue's entries
-//! appear in CommitLog order. Listeners, the index thread and the flusher are told after the
-//! lock is released.
+//! appear in CommitLog order. Listeners and the flusher are told after the lock is released;
+//! the index thread polls on its own (waking it per append would cost a syscall each).
 
 use std::sync::atomic::Ordering;
 
@@ -124,13 +124,11 @@ impl Inner {
         };
 
         if cq.tail_is_large() {
-            cq.persist()?;
+            // No fsync here: that waits for the checkpoint, off the append path.
+            cq.write_tail()?;
         }
         if let Some(listener) = self.listener.read().as_ref() {
             (listener.0)(topic, queue_id, new_max);
-        }
-        if let Some(t) = self.index_thread.lock().as_ref() {
-            t.unpark();
         }
         self.flusher.appended(placement.end);
         Ok(AppendResult {

@@ -68,6 +68,8 @@ struct State {
     persisted: u64,
     /// Encoded entries `[persisted, max)`.
     pending: Vec<u8>,
+    /// Entries from here to `persisted` are written but not yet fsynced.
+    unsynced: u64,
 }
 
 /// The answer of [`ConsumeQueue::put_rebuilt`].
@@ -130,6 +132,7 @@ impl ConsumeQueue {
                 max: 0,
                 persisted: 0,
                 pending: Vec::new(),
+                unsynced: 0,
             }),
             persist_lock: Mutex::new(()),
         };
@@ -153,6 +156,7 @@ impl ConsumeQueue {
             max,
             persisted: max,
             pending: Vec::new(),
+            unsynced: max,
         };
         Ok((cq, damaged))
     }
@@ -205,15 +209,20 @@ impl ConsumeQueue {
             st.min = queue_offset;
             st.max = queue_offset;
             st.persisted = queue_offset;
+            st.unsynced = queue_offset;
         }
         st.pending.extend_from_slice(&entry.encode());
         st.max += 1;
         Put::Added
     }
 
-    /// Writes the in-memory tail to the files and fsyncs them.
-    pub fn persist(&self) -> Result<()> {
+    /// Writes the in-memory tail to the files without fsync (an appender whose tail grew large).
+    pub fn write_tail(&self) -> Result<()> {
         let _guard = self.persist_lock.lock();
+        self.write_tail_locked()
+    }
+
+    fn write_tail_locked(&self) -> Result<()> {
         let (from, bytes) = {
             let st = self.state.lock();
             if st.pending.is_empty() {
@@ -221,12 +230,27 @@ impl ConsumeQueue {
             }
             (st.persisted, st.pending.clone())
         };
-        let at = from * ENTRY_SIZE;
-        self.files.write_at(at, &bytes)?;
-        self.files.sync_range(at, at + bytes.len() as u64)?;
+        self.files.write_at(from * ENTRY_SIZE, &bytes)?;
         let mut st = self.state.lock();
         st.pending.drain(..bytes.len());
         st.persisted = from + (bytes.len() as u64) / ENTRY_SIZE;
+        Ok(())
+    }
+
+    /// Writes the in-memory tail and fsyncs everything written since the last persist
+    /// (the checkpoint relies on it).
+    pub fn persist(&self) -> Result<()> {
+        let _guard = self.persist_lock.lock();
+        self.write_tail_locked()?;
+        let (from, to) = {
+            let st = self.state.lock();
+            (st.unsynced, st.persisted)
+        };
+        if from < to {
+            self.files.sync_range(from * ENTRY_SIZE, to * ENTRY_SIZE)?;
+            let mut st = self.state.lock();
+            st.unsynced = st.unsynced.max(to);
+        }
         Ok(())
     }
 
@@ -313,6 +337,7 @@ impl ConsumeQueue {
         st.min = st.min.min(keep);
         if keep < st.persisted {
             st.persisted = keep;
+            st.unsynced = st.unsynced.min(keep);
             drop(st);
             self.files.truncate(keep * ENTRY_SIZE)?;
         }

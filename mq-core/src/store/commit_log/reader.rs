@@ -84,7 +84,10 @@ impl<'a> Scanner<'a> {
         let have = self.buf_start <= self.pos
             && self.pos + n as u64 <= self.buf_start + self.buf.len() as u64;
         if !have {
-            let mut v = vec![0u8; n.max(self.chunk)];
+            // Never read (or zero) more than the scan may use: the indexer calls this with
+            // a few fresh records at a time.
+            let room = usize::try_from(self.limit.saturating_sub(self.pos)).unwrap_or(usize::MAX);
+            let mut v = vec![0u8; n.max(self.chunk.min(room))];
             let got = self.log.files.read_at(self.pos, &mut v)?;
             v.truncate(got);
             self.buf = Bytes::from(v);
