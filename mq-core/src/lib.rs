@@ -9,6 +9,7 @@
 //! | `store` | CommitLog, ConsumeQueue, index, dispatch, flush, recovery, retention | `broker` |
 //! | `broker` | the broker server: one processor per request family, long polling, delay, retry/DLQ | `broker` |
 //! | `namesrv` | the name server: broker registry and topic routes | `broker` |
+//! | `cluster` | test harnesses: a name server and a broker in-process or as child processes | `broker` |
 //! | [`process`] | what every binary shares: logging set-up and shutdown signals | always |
 //!
 //! A message's life: a producer ([`client`]) frames a send request ([`protocol`]); the broker
@@ -24,6 +25,8 @@ pub mod client;
 
 #[cfg(feature = "broker")]
 pub mod broker;
+#[cfg(feature = "broker")]
+pub mod cluster;
 #[cfg(feature = "broker")]
 pub mod namesrv;
 #[cfg(feature = "broker")]

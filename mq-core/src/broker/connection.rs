@@ -1,0 +1,195 @@
+//! One client connection: frames in, requests processed concurrently (bounded per
+//! connection, so a held pull never blocks a send behind it), responses out through one
+//! writer task in completion order (clients match them by opaque), and the connection's
+//! [`ClientChannel`] through which the broker sends its own requests to the client.
+//!
+//! A malformed or oversized frame closes this connection only, with the reason logged.
+//! When the connection ends, its held pulls are released, its clients leave their groups
+//! (and the groups are told), and pending responses are flushed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::SplitSink;
+use futures::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::codec::Framed;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, warn};
+
+use super::processor::{self, Ctx};
+use super::state::BrokerState;
+use crate::protocol::{LanguageCode, ProtocolError, RemotingCodec, RemotingCommand};
+
+/// How long the writer gets to flush the last responses of a closing connection.
+const WRITER_DRAIN: Duration = Duration::from_secs(5);
+
+/// The broker's handle on one client connection: where its responses and the broker's
+/// requests to it (NOTIFY_CONSUMER_IDS_CHANGED, RESET_CONSUMER_CLIENT_OFFSET) go.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientChannel {
+    conn_id: u64,
+    addr: SocketAddr,
+    language: LanguageCode,
+    version: i32,
+    tx: mpsc::Sender<RemotingCommand>,
+}
+
+impl ClientChannel {
+    /// The connection's id, unique within the broker's run.
+    pub(crate) fn conn_id(&self) -> u64 {
+        self.conn_id
+    }
+
+    /// The client's address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The client's language, from its last heartbeat.
+    pub(crate) fn language(&self) -> LanguageCode {
+        self.language
+    }
+
+    /// The client's version ordinal, from its last heartbeat.
+    pub(crate) fn version(&self) -> i32 {
+        self.version
+    }
+
+    /// The same channel, labelled with what a request says of its sender.
+    pub(crate) fn with_client_info(&self, language: LanguageCode, version: i32) -> Self {
+        Self {
+            language,
+            version,
+            ..self.clone()
+        }
+    }
+
+    /// Queues a command for the client without waiting; false if the connection is gone
+    /// or its queue is full (notifications are best effort, as in RocketMQ).
+    pub(crate) fn send_oneway(&self, command: RemotingCommand) -> bool {
+        self.tx.try_send(command).is_ok()
+    }
+
+    /// Queues a response, waiting for room; false if the connection is gone.
+    async fn send(&self, command: RemotingCommand) -> bool {
+        self.tx.send(command).await.is_ok()
+    }
+}
+
+/// Serves one accepted connection until the peer leaves, misbehaves, idles out, or the
+/// broker shuts down.
+pub(crate) async fn serve(
+    state: Arc<BrokerState>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    conn_id: u64,
+) {
+    let _ = stream.set_nodelay(true);
+    let codec = RemotingCodec::with_max_frame_size(state.config.max_frame_size);
+    let (sink, mut source) = Framed::new(stream, codec).split();
+    let max_inflight = state.config.max_inflight_per_connection;
+    // Room for every in-flight response plus some broker-initiated notifications.
+    let (tx, rx) = mpsc::channel(max_inflight + 64);
+    let writer = tokio::spawn(write_responses(sink, rx, peer));
+    let channel = ClientChannel {
+        conn_id,
+        addr: peer,
+        language: LanguageCode::Java,
+        version: 0,
+        tx,
+    };
+    // Cancelled when this connection ends or the broker shuts down: releases held pulls.
+    let release = state.shutdown.child_token();
+    let inflight = Arc::new(Semaphore::new(max_inflight));
+    let tasks = TaskTracker::new();
+    debug!(%peer, conn_id, "connection opened");
+
+    loop {
+        let next = tokio::select! {
+            () = release.cancelled() => break,
+            next = tokio::time::timeout(state.config.idle_timeout, source.next()) => next,
+        };
+        let request = match next {
+            Err(_) => {
+                debug!(%peer, "closing idle connection");
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                warn!(%peer, error = %e, "closing connection: malformed frame");
+                break;
+            }
+            Ok(Some(Ok(request))) => request,
+        };
+        if request.is_response() {
+            // The broker's requests to clients are oneway; a client answering anyway is harmless.
+            debug!(%peer, opaque = request.opaque, code = request.code, "ignoring a response from a client");
+            continue;
+        }
+        // At the in-flight limit, stop reading: TCP backpressure reaches the client.
+        let permit = tokio::select! {
+            () = release.cancelled() => break,
+            permit = Arc::clone(&inflight).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let ctx = Ctx {
+            state: Arc::clone(&state),
+            channel: channel.clone(),
+            release: release.clone(),
+        };
+        tasks.spawn(async move {
+            if let Some(response) = processor::process(&ctx, request).await {
+                let _ = ctx.channel.send(response).await;
+            }
+            drop(permit);
+        });
+    }
+
+    release.cancel();
+    tasks.close();
+    tasks.wait().await;
+    for group in state.groups.remove_connection(conn_id) {
+        state.notify_consumer_ids_changed(&group);
+    }
+    drop(channel);
+    // The writer ends once every sender is gone (the group tables held clones until now).
+    if tokio::time::timeout(WRITER_DRAIN, writer).await.is_err() {
+        debug!(%peer, "writer did not drain in time");
+    }
+    debug!(%peer, conn_id, "connection closed");
+}
+
+type Sink = SplitSink<Framed<TcpStream, RemotingCodec>, RemotingCommand>;
+
+/// Writes queued commands, batching whatever is ready into one flush.
+async fn write_responses(
+    mut sink: Sink,
+    mut rx: mpsc::Receiver<RemotingCommand>,
+    peer: SocketAddr,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(command) = next {
+            if let Err(e) = sink.feed(command).await {
+                if matches!(e, ProtocolError::Io(_)) {
+                    debug!(%peer, error = %e, "connection write failed");
+                    return;
+                }
+                // Not sendable (e.g. over the frame limit): the client's request times out,
+                // the connection stays usable.
+                warn!(%peer, error = %e, "dropping a response that cannot be encoded");
+            }
+            next = rx.try_recv().ok();
+        }
+        if let Err(e) = sink.flush().await {
+            debug!(%peer, error = %e, "connection flush failed");
+            return;
+        }
+    }
+    let _ = sink.close().await;
+}

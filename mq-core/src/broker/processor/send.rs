@@ -1,0 +1,311 @@
+//! SEND_MESSAGE (V1 names), SEND_MESSAGE_V2 (short names) and SEND_BATCH_MESSAGE: checks as
+//! RocketMQ's `SendMessageProcessor` does, topic auto-create, retry-to-DLQ redirection and
+//! delay scheduling, then the append and (SYNC_FLUSH) the wait for fsync.
+
+use rand::Rng;
+
+use super::{Ctx, ProcessError, Reply, success};
+use crate::broker::delay::schedule_if_delayed;
+use crate::broker::state::{BrokerState, Stats};
+use crate::broker::topic_config::{
+    DLQ_PREFIX, RETRY_PREFIX, dlq_topic, is_send_forbidden, validate_topic_name,
+};
+use crate::protocol::body::broker_register::TopicConfig;
+use crate::protocol::body::route::{PERM_READ, PERM_WRITE};
+use crate::protocol::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
+use crate::protocol::message::{
+    MAX_PROPERTIES_LEN, PROPERTY_DELAY_TIME_LEVEL, PROPERTY_SEPARATOR, PROPERTY_WAIT_STORE_MSG_OK,
+    Properties, TRANSACTION_TYPE_MASK, decode_batch, parse_properties, properties_to_string,
+};
+use crate::protocol::{RemotingCommand, ResponseCode};
+use crate::store::{AppendMessage, AppendResult};
+
+/// Property the broker adds to every stored message: the cluster that stored it.
+const PROPERTY_CLUSTER: &str = "CLUSTER";
+/// Property marking a transactional (half) message.
+const PROPERTY_TRANSACTION_PREPARED: &str = "TRAN_MSG";
+
+/// Serves the three send codes; the batch path is chosen by the header's batch flag, as
+/// RocketMQ does.
+pub(super) async fn send(ctx: &Ctx, request: &RemotingCommand) -> Reply {
+    let header = SendMessageRequestHeader::from_request(request)?;
+    let state = &ctx.state;
+    validate_topic_name(&header.topic).map_err(ProcessError::system)?;
+    if is_send_forbidden(&header.topic) {
+        return Err(ProcessError::new(
+            ResponseCode::NO_PERMISSION,
+            format!("sending message to topic[{}] is forbidden", header.topic),
+        ));
+    }
+    let properties = header.properties.as_deref().unwrap_or_default();
+    if properties.len() > MAX_PROPERTIES_LEN {
+        return Err(ProcessError::new(
+            ResponseCode::MESSAGE_ILLEGAL,
+            format!(
+                "the message properties are {} bytes, over the limit of {MAX_PROPERTIES_LEN}",
+                properties.len()
+            ),
+        ));
+    }
+    let max_body = state.config.store.max_message_size;
+    if request.body.len() > max_body {
+        return Err(ProcessError::new(
+            ResponseCode::MESSAGE_ILLEGAL,
+            format!(
+                "the message body size {} is over the max value {max_body}",
+                request.body.len()
+            ),
+        ));
+    }
+    let mut props = parse_properties(properties);
+    if header.sys_flag & TRANSACTION_TYPE_MASK != 0
+        || props.get(PROPERTY_TRANSACTION_PREPARED).map(String::as_str) == Some("true")
+    {
+        return Err(ProcessError::new(
+            ResponseCode::NO_PERMISSION,
+            "transactional messages are not supported by this broker yet",
+        ));
+    }
+    let topic = resolve_topic(state, &header)?;
+    if topic.perm & PERM_WRITE == 0 {
+        return Err(ProcessError::new(
+            ResponseCode::NO_PERMISSION,
+            format!("the topic[{}] sending message is forbidden", header.topic),
+        ));
+    }
+    let queue_id = pick_queue(&topic, header.queue_id)?;
+    props.insert(
+        PROPERTY_CLUSTER.to_owned(),
+        state.config.cluster_name.clone(),
+    );
+    if header.batch {
+        send_batch(ctx, request, &header, queue_id, props).await
+    } else {
+        send_one(ctx, request, &header, queue_id, props).await
+    }
+}
+
+/// The topic's config, auto-creating it (and re-registering) when allowed.
+fn resolve_topic(
+    state: &BrokerState,
+    header: &SendMessageRequestHeader,
+) -> Result<TopicConfig, ProcessError> {
+    let topic = &header.topic;
+    let rw = PERM_READ | PERM_WRITE;
+    let found = if topic.starts_with(RETRY_PREFIX) {
+        // Clients resend failed messages here themselves when send-back fails.
+        Some(
+            state
+                .topics
+                .ensure(topic, state.config.retry_queue_nums, rw)?,
+        )
+    } else if topic.starts_with(DLQ_PREFIX) {
+        Some(state.topics.ensure(topic, 1, rw)?)
+    } else {
+        state.topics.get_or_create_for_send(
+            topic,
+            &header.default_topic,
+            header.default_topic_queue_nums,
+            &state.config,
+        )?
+    };
+    let Some((config, created)) = found else {
+        return Err(ProcessError::new(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("topic[{topic}] not exist, apply first please!"),
+        ));
+    };
+    if created {
+        tracing::info!(
+            topic,
+            queues = config.write_queue_nums,
+            "topic created on first send"
+        );
+        state.topics_changed();
+    }
+    Ok(config)
+}
+
+/// A negative queue id lets the broker pick; others must exist.
+fn pick_queue(topic: &TopicConfig, requested: i32) -> Result<i32, ProcessError> {
+    let valid = topic.write_queue_nums.max(topic.read_queue_nums);
+    if requested < 0 {
+        let writable = topic.write_queue_nums.max(1);
+        return Ok(rand::rng().random_range(0..writable));
+    }
+    if requested >= valid {
+        return Err(ProcessError::system(format!(
+            "request queueId[{requested}] is illegal, topic {} has {valid} queues",
+            topic.topic_name
+        )));
+    }
+    Ok(requested)
+}
+
+async fn send_one(
+    ctx: &Ctx,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+    queue_id: i32,
+    mut props: Properties,
+) -> Reply {
+    let state = &ctx.state;
+    // WAIT only tells this broker whether to wait for the flush; it is not stored.
+    let wait = props
+        .remove(PROPERTY_WAIT_STORE_MSG_OK)
+        .is_none_or(|w| !w.eq_ignore_ascii_case("false"));
+    let reconsume_times = header.reconsume_times.unwrap_or(0);
+    let mut msg = AppendMessage {
+        topic: header.topic.clone(),
+        queue_id,
+        flag: header.flag,
+        sys_flag: header.sys_flag,
+        born_timestamp: header.born_timestamp,
+        born_host: ctx.channel.addr(),
+        reconsume_times,
+        prepared_transaction_offset: 0,
+        body: request.body.clone(),
+        properties: String::new(),
+    };
+    if let Some(group) = header.topic.strip_prefix(RETRY_PREFIX) {
+        let max = header
+            .max_reconsume_times
+            .unwrap_or(state.config.max_reconsume_times);
+        if reconsume_times >= max {
+            // Out of retries: dead-letter it, undelayed.
+            let dlq = dlq_topic(group);
+            state.topics.ensure(&dlq, 1, PERM_READ | PERM_WRITE)?;
+            props.remove(PROPERTY_DELAY_TIME_LEVEL);
+            msg.topic = dlq;
+            msg.queue_id = 0;
+        }
+    }
+    msg.properties = properties_to_string(&props);
+    schedule_if_delayed(&mut msg, &mut props, state.config.store.delay_levels.len());
+    let result = append(state, vec![msg], wait).await?;
+    Stats::add(&state.stats.put_messages, 1);
+    let msg_id = result.0.msg_ids().join(",");
+    Ok(respond(request, result, msg_id, queue_id))
+}
+
+async fn send_batch(
+    ctx: &Ctx,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+    queue_id: i32,
+    batch_props: Properties,
+) -> Reply {
+    let state = &ctx.state;
+    if header.topic.starts_with(RETRY_PREFIX) {
+        return Err(ProcessError::new(
+            ResponseCode::MESSAGE_ILLEGAL,
+            "batch messages cannot be sent to a retry topic",
+        ));
+    }
+    let items = decode_batch(&request.body).map_err(|e| {
+        ProcessError::new(
+            ResponseCode::MESSAGE_ILLEGAL,
+            format!("bad batch body: {e}"),
+        )
+    })?;
+    if items.is_empty() {
+        return Err(ProcessError::new(
+            ResponseCode::MESSAGE_ILLEGAL,
+            "the batch is empty",
+        ));
+    }
+    let wait = batch_props
+        .get(PROPERTY_WAIT_STORE_MSG_OK)
+        .is_none_or(|w| !w.eq_ignore_ascii_case("false"));
+    // The batch-level properties are appended to each message's own, as RocketMQ stores them.
+    let shared = properties_to_string(&batch_props);
+    let mut msgs = Vec::with_capacity(items.len());
+    for item in items {
+        if crate::protocol::message::property(&item.properties, PROPERTY_DELAY_TIME_LEVEL)
+            .is_some_and(|l| l.trim() != "0")
+        {
+            return Err(ProcessError::new(
+                ResponseCode::MESSAGE_ILLEGAL,
+                "a batch message may not carry a delay level",
+            ));
+        }
+        let properties = if item.properties.is_empty() {
+            shared.clone()
+        } else if item.properties.ends_with(PROPERTY_SEPARATOR) {
+            format!("{}{shared}", item.properties)
+        } else {
+            format!("{}{PROPERTY_SEPARATOR}{shared}", item.properties)
+        };
+        msgs.push(AppendMessage {
+            topic: header.topic.clone(),
+            queue_id,
+            flag: item.flag,
+            sys_flag: header.sys_flag,
+            born_timestamp: header.born_timestamp,
+            born_host: ctx.channel.addr(),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: item.body,
+            properties,
+        });
+    }
+    let count = msgs.len();
+    let result = append(state, msgs, wait).await?;
+    Stats::add(&state.stats.put_messages, count);
+    let msg_id = result.0.msg_ids().join(",");
+    Ok(respond(request, result, msg_id, queue_id))
+}
+
+/// Appends (one message or one atomic batch) and, when the producer waits, awaits the
+/// flush. Answers the result and the response code: SUCCESS, or FLUSH_DISK_TIMEOUT when
+/// SYNC_FLUSH took longer than the configured timeout (the message is stored either way).
+async fn append(
+    state: &BrokerState,
+    msgs: Vec<AppendMessage>,
+    wait: bool,
+) -> Result<(AppendResult, i32), ProcessError> {
+    let result = state
+        .with_store(move |s| {
+            if msgs.len() == 1 {
+                msgs.into_iter()
+                    .next()
+                    .map_or(Err(crate::store::StoreError::EmptyBatch), |m| s.append(m))
+            } else {
+                s.append_batch(&msgs)
+            }
+        })
+        .await??;
+    if !wait {
+        return Ok((result, ResponseCode::SUCCESS));
+    }
+    match tokio::time::timeout(
+        state.config.sync_flush_timeout,
+        state.store.wait_durable(result.end_offset),
+    )
+    .await
+    {
+        Ok(Ok(())) => Ok((result, ResponseCode::SUCCESS)),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Ok((result, ResponseCode::FLUSH_DISK_TIMEOUT)),
+    }
+}
+
+fn respond(
+    request: &RemotingCommand,
+    (result, code): (AppendResult, i32),
+    msg_id: String,
+    queue_id: i32,
+) -> RemotingCommand {
+    let header = SendMessageResponseHeader {
+        msg_id,
+        queue_id,
+        queue_offset: i64::try_from(result.queue_offset).unwrap_or(i64::MAX),
+        transaction_id: None,
+    };
+    let mut response = success(request)
+        .with_header(&header)
+        .with_ext("MSG_REGION", "DefaultRegion")
+        .with_ext("TRACE_ON", "true");
+    response.code = code;
+    response
+}
