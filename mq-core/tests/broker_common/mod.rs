@@ -32,6 +32,16 @@ pub struct Client {
     /// Requests the broker sent us (NOTIFY_CONSUMER_IDS_CHANGED ...).
     pub from_broker: mpsc::UnboundedReceiver<RemotingCommand>,
     closed: Arc<tokio::sync::Notify>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Client {
+    /// Dropping the client closes its connection (both halves of the socket go).
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
 }
 
 impl Client {
@@ -42,7 +52,7 @@ impl Client {
         let pending: Pending = Arc::default();
         let (notify_tx, from_broker) = mpsc::unbounded_channel();
         let closed = Arc::new(tokio::sync::Notify::new());
-        tokio::spawn(async move {
+        let writer = tokio::spawn(async move {
             while let Some(cmd) = rx.recv().await {
                 if sink.send(cmd).await.is_err() {
                     break;
@@ -51,7 +61,7 @@ impl Client {
         });
         let p = Arc::clone(&pending);
         let c = Arc::clone(&closed);
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             while let Some(Ok(cmd)) = source.next().await {
                 if cmd.is_response() {
                     if let Some(tx) = p.lock().unwrap().remove(&cmd.opaque) {
@@ -70,6 +80,7 @@ impl Client {
             pending,
             from_broker,
             closed,
+            tasks: vec![writer, reader],
         }
     }
 
@@ -97,6 +108,28 @@ impl Client {
     /// Resolves when the broker closed the connection.
     pub async fn closed(&self) {
         self.closed.notified().await;
+    }
+
+    /// The next request the broker sent us with `code`, within `within`.
+    pub async fn next_from_broker(
+        &mut self,
+        code: i32,
+        within: Duration,
+    ) -> Option<RemotingCommand> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let cmd = tokio::time::timeout_at(deadline, self.from_broker.recv())
+                .await
+                .ok()??;
+            if cmd.code == code {
+                return Some(cmd);
+            }
+        }
+    }
+
+    /// Drops whatever the broker sent so far.
+    pub fn drain_from_broker(&mut self) {
+        while self.from_broker.try_recv().is_ok() {}
     }
 }
 
