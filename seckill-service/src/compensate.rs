@@ -39,7 +39,7 @@ pub(crate) enum Effect<'a> {
 
 /// Where compensation writes: Redis, the dedup table, the pending stock-returned events.
 #[derive(Debug, Clone)]
-pub struct Compensator {
+pub(crate) struct Compensator {
     pub(crate) redis: ConnectionManager,
     pub(crate) pool: MySqlPool,
     pub(crate) prefix: String,

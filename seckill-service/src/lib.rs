@@ -10,14 +10,14 @@
 //! | [`incoming`] | what the writer is handed and what it answers per message |
 //! | [`dedup`] | idempotency: the bloom filter and the dedup table |
 //! | `tx` | the batch transaction: guarded stock, multi-row inserts |
-//! | [`compensate`] | the Redis side after commit: results, give-back, events |
+//! | `compensate` | the Redis side after commit: results, give-back, events |
 //! | [`writer`] | [`OrderWriter`]: a batch in, one fate per message out |
 //! | [`batcher`] | [`Batcher`]: many listener calls → batches of the writer |
 //! | [`events`] | pending stock-returned events, for the publisher |
 //! | [`warmup`] | MySQL stock → Redis stock counters |
 //! | [`http`] | the order-centre and admin API ([`http::app`]) |
 //! | [`metrics`] | the Prometheus recorder and metric names |
-//! | [`bench`] | the raw insert ceiling `seckill-bench drain` compares with |
+//! | [`bench`](mod@bench) | the raw insert ceiling `seckill-bench drain` compares with |
 //! | [`service`] | start-up, serving, layered shutdown |
 //!
 //! Message flow: consumer listener → [`Batcher::submit`] → [`OrderWriter::write_batch`] →
@@ -26,7 +26,7 @@
 
 pub mod batcher;
 pub mod bench;
-pub mod compensate;
+mod compensate;
 pub mod config;
 pub mod db;
 pub mod dedup;
