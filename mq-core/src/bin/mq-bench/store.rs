@@ -1,6 +1,6 @@
 //! `mq-bench store`: append throughput of the message store next to raw file writes.
 //!
-//! For each flush mode the raw reference is measured first, in the same run and directory:
+//! Each scenario's raw reference is measured right before it, in the same run and directory:
 //! ASYNC_FLUSH against `write(2)` of the same bytes (one stored record + trailer per call,
 //! sequentially to a plain file); SYNC_FLUSH against `write(2)` + `fdatasync` per message.
 //! Then the store runs with 1, 8 and 64 appender threads, each appending and (in SYNC_FLUSH)
@@ -22,7 +22,7 @@ use crate::report::BenchLine;
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
     /// Seconds per scenario (and per reference).
-    #[arg(long, default_value_t = 3.0, env = "MQ_BENCH_DURATION")]
+    #[arg(long, default_value_t = 2.0, env = "MQ_BENCH_DURATION")]
     duration: f64,
     /// Message body size in bytes.
     #[arg(long, default_value_t = 1024)]
@@ -71,22 +71,22 @@ fn run_in(args: &StoreArgs, root: &Path, duration: Duration) -> anyhow::Result<(
     let record_len = sample_record_len(root, args)?;
     for (i, mode) in args.flush.iter().enumerate() {
         let mode: FlushDiskType = mode.parse()?;
-        let (reference, reference_name) = match mode {
-            FlushDiskType::AsyncFlush => (
-                raw_write(&root.join(format!("raw-{i}")), record_len, duration, false)?,
-                format!("write(2) of the same {record_len} B per message to a plain file"),
-            ),
-            FlushDiskType::SyncFlush => (
-                raw_write(&root.join(format!("raw-{i}")), record_len, duration, true)?,
-                format!("write(2) + fdatasync per {record_len} B message"),
-            ),
-        };
-        let mode_name = if mode == FlushDiskType::SyncFlush {
-            "SYNC_FLUSH"
+        let sync = mode == FlushDiskType::SyncFlush;
+        let mode_name = if sync { "SYNC_FLUSH" } else { "ASYNC_FLUSH" };
+        let reference_name = if sync {
+            format!("write(2) + fdatasync per {record_len} B message")
         } else {
-            "ASYNC_FLUSH"
+            format!("write(2) of the same {record_len} B per message to a plain file")
         };
         for &n in &args.appenders {
+            // The machine is shared and noisy: each scenario gets its own reference, measured
+            // right before it.
+            let reference = raw_write(
+                &root.join(format!("raw-{i}-{n}")),
+                record_len,
+                duration,
+                sync,
+            )?;
             let dir = root.join(format!("store-{mode_name}-{n}"));
             let value = store_appends(&dir, args, mode, n, duration)?;
             let _ = std::fs::remove_dir_all(&dir);
