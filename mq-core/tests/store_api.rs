@@ -21,6 +21,12 @@ fn wait_indexed(store: &mq_core::store::Store) {
 }
 
 #[test]
+fn store_can_be_shared_across_threads_and_tasks() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<mq_core::store::Store>();
+}
+
+#[test]
 fn append_then_pull_in_rocketmq_layout() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(small_config(dir.path()));
