@@ -13,6 +13,10 @@ pub enum Error {
     /// A setting or argument is invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A client call (producer, consumer, admin) failed.
+    #[cfg(feature = "client")]
+    #[error("client: {0}")]
+    Client(#[from] crate::client::ClientError),
     /// The broker's message store failed.
     #[cfg(feature = "broker")]
     #[error("store: {0}")]

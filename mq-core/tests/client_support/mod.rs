@@ -1,0 +1,107 @@
+//! Shared helpers of the client tests: an in-process cluster per test, unique names, and a
+//! listener that records what it receives.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mq_core::client::{
+    Admin, ConsumeFrom, ConsumeResult, MessageExt, MessageListener, PushConsumer,
+    PushConsumerBuilder,
+};
+use mq_core::cluster::LocalCluster;
+use tokio::sync::Notify;
+
+/// A running name server and broker in a temp dir that lives as long as the value.
+pub struct TestCluster {
+    pub cluster: LocalCluster,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestCluster {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = LocalCluster::start(dir.path()).await.unwrap();
+        Self { cluster, dir }
+    }
+
+    pub fn namesrv(&self) -> String {
+        self.cluster.namesrv_addr().to_string()
+    }
+
+    /// Creates `topic` with `queues` queues and waits until it is routed.
+    pub async fn create_topic(&self, topic: &str, queues: i32) {
+        let admin = Admin::connect(self.namesrv()).await.unwrap();
+        admin.create_topic(topic, queues).await.unwrap();
+    }
+
+    /// A push consumer builder with test-friendly timers.
+    pub fn consumer(&self, group: &str) -> PushConsumerBuilder {
+        PushConsumer::builder(group)
+            .namesrv_addr(self.namesrv())
+            .consume_from(ConsumeFrom::FirstOffset)
+            .heartbeat_interval(Duration::from_secs(1))
+            .rebalance_interval(Duration::from_secs(1))
+            .persist_interval(Duration::from_millis(200))
+            .poll_namesrv_interval(Duration::from_secs(1))
+            .suspend_timeout(Duration::from_secs(2))
+    }
+}
+
+/// A name unique to this test process and call, so tests never share topics or groups.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Records every message it is given; answers `result`.
+#[derive(Clone)]
+pub struct Collector {
+    pub got: Arc<Mutex<Vec<MessageExt>>>,
+    notify: Arc<Notify>,
+}
+
+impl Collector {
+    pub fn new() -> Self {
+        Self {
+            got: Arc::new(Mutex::new(Vec::new())),
+            notify: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn messages(&self) -> Vec<MessageExt> {
+        self.got.lock().unwrap().clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.got.lock().unwrap().len()
+    }
+
+    /// Waits until at least `n` messages arrived; panics after `timeout`.
+    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<MessageExt> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.notify.notified();
+            if self.len() >= n {
+                return self.messages();
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("got {} of {n} messages within {timeout:?}", self.len());
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl MessageListener for Collector {
+    async fn consume(&self, msgs: Vec<MessageExt>) -> ConsumeResult {
+        self.got.lock().unwrap().extend(msgs);
+        self.notify.notify_waiters();
+        ConsumeResult::Success
+    }
+}
