@@ -19,6 +19,7 @@ use crate::protocol::{JsonBody, MessageQueue, RemotingCommand};
 
 /// One queue's consume progress (`consumerProgress`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QueueProgress {
     /// The queue.
     pub mq: MessageQueue,
@@ -34,6 +35,7 @@ pub struct QueueProgress {
 
 /// The group's live clients and their subscriptions (`consumerConnection`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConsumerConnectionInfo {
     /// The connections, merged over brokers.
     pub connections: Vec<crate::protocol::body::admin::Connection>,
@@ -50,6 +52,7 @@ pub struct ConsumerConnectionInfo {
 
 /// The outcome of a reset (`resetOffsetByTime`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResetOffsetResult {
     /// The new offset per queue.
     pub offsets: Vec<(MessageQueue, i64)>,

@@ -5,6 +5,7 @@
 //! holds the topic for per-queue facts; answers are merged and sorted by queue.
 
 mod consumer;
+mod dlq;
 mod query;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,7 @@ const ROUTE_WAIT: Duration = Duration::from_secs(5);
 
 /// One broker of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BrokerInfo {
     /// Cluster name.
     pub cluster: String,
@@ -41,6 +43,7 @@ pub struct BrokerInfo {
 
 /// One queue's stored range (`topicStatus`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QueueStatus {
     /// The queue.
     pub mq: MessageQueue,
@@ -90,6 +93,7 @@ impl TopicSpec {
 #[derive(Debug)]
 pub struct Admin {
     core: ClientCore,
+    namesrv: String,
 }
 
 impl Admin {
@@ -102,6 +106,7 @@ impl Admin {
         config.validate()?;
         let admin = Self {
             core: ClientCore::new(config, None),
+            namesrv: namesrv_addr.as_ref().to_owned(),
         };
         admin.cluster_info().await?;
         Ok(admin)
