@@ -21,7 +21,9 @@ use tracing::{debug, warn};
 
 use super::processor::{self, Ctx};
 use super::state::BrokerState;
-use crate::protocol::{LanguageCode, ProtocolError, RemotingCodec, RemotingCommand};
+use crate::protocol::{
+    LanguageCode, ProtocolError, RemotingCodec, RemotingCommand, SerializeType,
+};
 
 /// How long the writer gets to flush the last responses of a closing connection.
 const WRITER_DRAIN: Duration = Duration::from_secs(5);
@@ -34,6 +36,10 @@ pub(crate) struct ClientChannel {
     addr: SocketAddr,
     language: LanguageCode,
     version: i32,
+    /// Header serialization of the broker's own requests to this client: the one its
+    /// heartbeat used. Clients that only parse JSON headers (e.g. the Node client ali-ons)
+    /// close the connection on a compact header, dropping out of their group.
+    serialize_type: SerializeType,
     tx: mpsc::Sender<RemotingCommand>,
 }
 
@@ -59,17 +65,25 @@ impl ClientChannel {
     }
 
     /// The same channel, labelled with what a request says of its sender.
-    pub(crate) fn with_client_info(&self, language: LanguageCode, version: i32) -> Self {
+    pub(crate) fn with_client_info(
+        &self,
+        language: LanguageCode,
+        version: i32,
+        serialize_type: SerializeType,
+    ) -> Self {
         Self {
             language,
             version,
+            serialize_type,
             ..self.clone()
         }
     }
 
-    /// Queues a command for the client without waiting; false if the connection is gone
-    /// or its queue is full (notifications are best effort, as in RocketMQ).
+    /// Queues a command for the client without waiting, in the header serialization the
+    /// client itself uses; false if the connection is gone or its queue is full
+    /// (notifications are best effort, as in RocketMQ).
     pub(crate) fn send_oneway(&self, command: RemotingCommand) -> bool {
+        let command = command.with_serialize_type(self.serialize_type);
         self.tx.try_send(command).is_ok()
     }
 
@@ -99,6 +113,8 @@ pub(crate) async fn serve(
         addr: peer,
         language: LanguageCode::Java,
         version: 0,
+        // Java's default until the client's heartbeat says which one it speaks.
+        serialize_type: SerializeType::Json,
         tx,
     };
     // Cancelled when this connection ends or the broker shuts down: releases held pulls.

@@ -27,7 +27,13 @@ fn offset_response(request: &RemotingCommand, offset: i64) -> Reply {
 pub(super) fn query_consumer_offset(ctx: &Ctx, request: &RemotingCommand) -> Reply {
     let h: QueryConsumerOffsetRequestHeader = request.decode_header()?;
     let state = &ctx.state;
-    if let Some(offset) = state.offsets.query(&h.consumer_group, &h.topic, h.queue_id) {
+    // A negative commit means "nothing consumed yet" (ali-ons commits -1 for a queue whose
+    // offset is 0); Java only answers stored offsets >= 0 and falls through otherwise.
+    if let Some(offset) = state
+        .offsets
+        .query(&h.consumer_group, &h.topic, h.queue_id)
+        .filter(|offset| *offset >= 0)
+    {
         return offset_response(request, offset);
     }
     if state.store.min_offset(&h.topic, h.queue_id) == 0 {

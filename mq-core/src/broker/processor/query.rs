@@ -15,6 +15,8 @@ use crate::protocol::{RemotingCommand, ResponseCode};
 const DEFAULT_QUERY_MAX: usize = 32;
 /// RocketMQ's `maxMsgsNumBatch`: the most one query returns.
 const MAX_QUERY: usize = 64;
+/// Frame bytes kept free for the prefix and header of a query answer.
+const FRAME_HEADROOM: usize = 64 * 1024;
 
 /// QUERY_MESSAGE: the newest messages of the topic with the key, within the time range.
 pub(super) async fn query_message(ctx: &Ctx, request: &RemotingCommand) -> Reply {
@@ -40,8 +42,17 @@ pub(super) async fn query_message(ctx: &Ctx, request: &RemotingCommand) -> Reply
             "can not find message, maybe time range not correct",
         ));
     }
-    let mut body = BytesMut::with_capacity(records.iter().map(|r| r.len()).sum());
+    // The answer must fit one frame; the newest records come first, so drop the oldest.
+    let room = ctx
+        .state
+        .config
+        .max_frame_size
+        .saturating_sub(FRAME_HEADROOM);
+    let mut body = BytesMut::new();
     for r in &records {
+        if !body.is_empty() && body.len() + r.len() > room {
+            break;
+        }
         body.extend_from_slice(r);
     }
     let header = QueryMessageResponseHeader {
