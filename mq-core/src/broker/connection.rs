@@ -21,9 +21,7 @@ use tracing::{debug, warn};
 
 use super::processor::{self, Ctx};
 use super::state::BrokerState;
-use crate::protocol::{
-    LanguageCode, ProtocolError, RemotingCodec, RemotingCommand, SerializeType,
-};
+use crate::protocol::{LanguageCode, ProtocolError, RemotingCodec, RemotingCommand, SerializeType};
 
 /// How long the writer gets to flush the last responses of a closing connection.
 const WRITER_DRAIN: Duration = Duration::from_secs(5);

@@ -23,9 +23,9 @@ use crate::protocol::header::consumer::{
 pub(super) fn heartbeat(ctx: &Ctx, request: &RemotingCommand) -> Reply {
     let data = HeartbeatData::from_json(&request.body)?;
     let state = &ctx.state;
-    let channel = ctx
-        .channel
-        .with_client_info(request.language, request.version, request.serialize_type);
+    let channel =
+        ctx.channel
+            .with_client_info(request.language, request.version, request.serialize_type);
     let now = Instant::now();
     for consumer in &data.consumer_data_set {
         if consumer.group_name.is_empty() {
