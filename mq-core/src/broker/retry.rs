@@ -74,7 +74,11 @@ pub(crate) async fn send_back(ctx: &Ctx, request: &RemotingCommand) -> Reply {
     let to_dlq = original.reconsume_times >= max_times || h.delay_level < 0;
     let (topic, queue_id) = if to_dlq {
         let dlq = dlq_topic(&h.group);
-        state.topics.ensure(&dlq, 1, PERM_READ | PERM_WRITE)?;
+        let (_, created) = state.topics.ensure(&dlq, 1, PERM_READ | PERM_WRITE)?;
+        if created {
+            // Announce it at once: DLQ consumers find the topic through the name server.
+            state.topics_changed();
+        }
         props.remove(PROPERTY_DELAY_TIME_LEVEL);
         tracing::info!(group = %h.group, offset = h.offset, reconsume_times = original.reconsume_times, "message dead-lettered");
         (dlq, 0)

@@ -174,7 +174,10 @@ async fn send_one(
         if reconsume_times >= max {
             // Out of retries: dead-letter it, undelayed.
             let dlq = dlq_topic(group);
-            state.topics.ensure(&dlq, 1, PERM_READ | PERM_WRITE)?;
+            let (_, created) = state.topics.ensure(&dlq, 1, PERM_READ | PERM_WRITE)?;
+            if created {
+                state.topics_changed();
+            }
             props.remove(PROPERTY_DELAY_TIME_LEVEL);
             msg.topic = dlq;
             msg.queue_id = 0;
