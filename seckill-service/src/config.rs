@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
+use mq_core::client::push_consumer::DLQ_PREFIX;
+use mq_core::client::{check_group, check_topic};
 use mq_core::process::LogFormat;
 
 /// seckill-service: consumes order messages and writes them to MySQL exactly once, gives stock
@@ -70,10 +72,51 @@ pub struct Config {
     #[arg(long, env = "SECKILL_BLOOM_FP_RATE", default_value_t = 0.001, value_parser = parse_fp_rate)]
     pub bloom_fp_rate: f64,
 
+    /// Most order-consumer listener calls at once. Calls × messages per call should be
+    /// several times `--batch-max`, or batches cannot fill.
+    #[arg(long, env = "SECKILL_CONSUME_THREADS", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=1_024))]
+    pub consume_threads: u32,
+
+    /// Most messages per listener call.
+    #[arg(long, env = "SECKILL_CONSUME_BATCH", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=1_024))]
+    pub consume_batch: u32,
+
+    /// Most messages per pull request.
+    #[arg(long, env = "SECKILL_PULL_BATCH", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=1_024))]
+    pub pull_batch: u32,
+
+    /// Redeliveries of a message answered "reconsume later" before the broker moves it to
+    /// `%DLQ%<group>`, where the dead-letter handler gives its stock back.
+    #[arg(long, env = "SECKILL_MAX_RECONSUME_TIMES", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub max_reconsume_times: u32,
+
+    /// How often the consumers re-check queue ownership and pick up new queues (such as
+    /// the retry and dead-letter topics, which appear with their first message), in ms.
+    #[arg(long, env = "SECKILL_REBALANCE_INTERVAL_MS", default_value_t = 20_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub rebalance_interval_ms: u64,
+
+    /// How often acknowledged offsets are committed to the broker, in ms (they are also
+    /// committed at shutdown; after a crash, what was not committed is redelivered and
+    /// recognised as duplicates).
+    #[arg(long, env = "SECKILL_OFFSET_COMMIT_INTERVAL_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub offset_commit_interval_ms: u64,
+
     /// Most MySQL connections in the pool.
     #[arg(long, env = "SECKILL_DB_MAX_CONNECTIONS", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub db_max_connections: u32,
+
+    /// How long a statement waits for a row lock (`innodb_lock_wait_timeout` of every
+    /// connection) before its batch gives up and is redelivered, in seconds.
+    #[arg(long, env = "SECKILL_DB_LOCK_WAIT_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=3_600))]
+    pub db_lock_wait_timeout_secs: u32,
 
     /// How long start-up keeps retrying MySQL and Redis before it gives up, in seconds.
     #[arg(long, env = "SECKILL_CONNECT_TIMEOUT_SECS", default_value_t = 30,
@@ -89,6 +132,32 @@ impl Config {
     /// The batch linger as a duration.
     pub fn batch_linger(&self) -> Duration {
         Duration::from_millis(self.batch_linger_ms)
+    }
+
+    /// The consumers' rebalance period.
+    pub fn rebalance_interval(&self) -> Duration {
+        Duration::from_millis(self.rebalance_interval_ms)
+    }
+
+    /// The consumers' offset commit period.
+    pub fn offset_commit_interval(&self) -> Duration {
+        Duration::from_millis(self.offset_commit_interval_ms)
+    }
+
+    /// The group of the dead-letter handler: `<consumer_group>-dlq`. It needs a group of its
+    /// own, because a group's consumers must all subscribe the same topics.
+    pub fn dlq_group(&self) -> String {
+        format!("{}-dlq", self.consumer_group)
+    }
+
+    /// The dead-letter topic of the order consumer's group: `%DLQ%<consumer_group>`.
+    pub fn dlq_topic(&self) -> String {
+        format!("{DLQ_PREFIX}{}", self.consumer_group)
+    }
+
+    /// The producer group of the stock-returned publisher.
+    pub fn stock_producer_group(&self) -> String {
+        format!("{}-stock", self.consumer_group)
     }
 
     /// The start-up retry budget as a duration.
@@ -108,6 +177,14 @@ impl Config {
                 return Err(format!("{name} must not be empty"));
             }
         }
+        for (name, topic) in [
+            ("--order-topic", &self.order_topic),
+            ("--stock-topic", &self.stock_topic),
+            ("--consumer-group", &self.dlq_topic()),
+        ] {
+            check_topic(topic).map_err(|e| format!("{name}: {e}"))?;
+        }
+        check_group(&self.dlq_group()).map_err(|e| format!("--consumer-group: {e}"))?;
         Ok(())
     }
 }
@@ -139,6 +216,9 @@ mod tests {
         assert_eq!(config.batch_linger(), Duration::from_millis(5));
         assert_eq!(config.consumer_group, "seckill-service-group");
         assert_eq!(config.order_topic, "seckillTopic");
+        assert_eq!(config.consume_threads * config.consume_batch, 2048);
+        assert_eq!(config.dlq_group(), "seckill-service-group-dlq");
+        assert_eq!(config.dlq_topic(), "%DLQ%seckill-service-group");
         assert!(config.validate().is_ok());
     }
 
@@ -147,7 +227,21 @@ mod tests {
         assert!(parse(&["--bloom-fp-rate", "1.5"]).is_err());
         assert!(parse(&["--bloom-fp-rate", "x"]).is_err());
         assert!(parse(&["--batch-max", "0"]).is_err());
+        assert!(parse(&["--consume-threads", "0"]).is_err());
+        assert!(parse(&["--rebalance-interval-ms", "5"]).is_err());
         assert!(parse(&["--listen", "nowhere"]).is_err());
+    }
+
+    #[test]
+    fn names_the_broker_would_refuse_are_refused() {
+        for args in [
+            ["--order-topic", "orders!"],
+            ["--stock-topic", "a b"],
+            ["--consumer-group", "g/1"],
+        ] {
+            let config = parse(&args).unwrap_or_else(|e| panic!("{e}"));
+            assert!(config.validate().is_err(), "{args:?}");
+        }
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub enum Error {
         /// The last error seen.
         last: String,
     },
+    /// The message queue client could not start (a consumer or the stock-event producer).
+    #[error("mq: {0}")]
+    Mq(#[from] mq_core::client::ClientError),
     /// The HTTP listener failed.
     #[error("http server: {0}")]
     Io(#[from] std::io::Error),

@@ -6,6 +6,8 @@
 //! | module | owns |
 //! |---|---|
 //! | [`config`] | the CLI flags / environment variables |
+//! | [`consumer`] | the order consumer and the dead-letter handler (push consumers) |
+//! | [`publisher`] | the stock-returned publisher (a producer task) |
 //! | [`db`] | the MySQL pool and the embedded migrations |
 //! | [`incoming`] | what the writer is handed and what it answers per message |
 //! | [`dedup`] | idempotency: the bloom filter and the dedup table |
@@ -28,6 +30,7 @@ pub mod batcher;
 pub mod bench;
 mod compensate;
 pub mod config;
+pub mod consumer;
 pub mod db;
 pub mod dedup;
 pub mod error;
@@ -35,6 +38,7 @@ pub mod events;
 pub mod http;
 pub mod incoming;
 pub mod metrics;
+pub mod publisher;
 pub mod service;
 mod tx;
 pub mod warmup;

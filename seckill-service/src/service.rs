@@ -1,6 +1,7 @@
 //! Start-up and shutdown of the whole service: MySQL and Redis reached with a bounded retry,
-//! migrations applied, the bloom filter rebuilt, Redis stock warmed, the batch writer and the
-//! HTTP server started — and stopped in layers.
+//! migrations applied, the bloom filter rebuilt, Redis stock warmed, the batch writer, the
+//! consumers, the stock-returned publisher and the HTTP server started — and stopped in
+//! layers.
 
 use std::future::Future;
 use std::str::FromStr;
@@ -17,10 +18,12 @@ use tokio::time::Instant;
 
 use crate::batcher::{Batcher, BatcherConfig, BatcherTask};
 use crate::config::Config;
+use crate::consumer::Consumers;
 use crate::dedup::Dedup;
 use crate::error::{Error, Result};
 use crate::events::StockEvents;
 use crate::http::{self, AppState};
+use crate::publisher::StockPublisher;
 use crate::writer::OrderWriter;
 use crate::{db, metrics, warmup};
 
@@ -140,10 +143,14 @@ async fn connect_mysql(config: &Config) -> Result<MySqlPool> {
             Ok(Err(e)) => return Err(e.to_string()),
             Err(_) => return Err("connection attempt timed out".into()),
         }
-        db::connect(url, config.db_max_connections)
-            .await
-            .map(Ok)
-            .map_err(|e| e.to_string())
+        db::connect(
+            url,
+            config.db_max_connections,
+            config.db_lock_wait_timeout_secs,
+        )
+        .await
+        .map(Ok)
+        .map_err(|e| e.to_string())
     })
     .await
 }
@@ -194,7 +201,13 @@ where
     }
 }
 
-/// Runs the service until `shutdown` resolves: HTTP on `config.listen`, batch writer behind it.
+/// Runs the service until `shutdown` resolves: the order consumer and the dead-letter handler
+/// feeding the writer, the stock-returned publisher, and HTTP on `config.listen`.
+///
+/// Shutdown goes in layers: HTTP stops; the consumers stop pulling, their listener calls in
+/// progress finish (their batches commit) and their offsets are committed; the batch writer
+/// drains and the pool closes; the stock-returned events still pending are published; the
+/// producer closes.
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -203,9 +216,28 @@ pub async fn run(
         .await
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
     let service = Service::start(&config).await?;
-    tracing::info!(listen = %config.listen, "seckill-service ready");
-    serve(listener, http::app(service.app_state()), shutdown).await?;
+    let publisher = match StockPublisher::start(&config, service.events.clone()).await {
+        Ok(publisher) => publisher,
+        Err(err) => {
+            service.shutdown().await;
+            return Err(err);
+        }
+    };
+    let consumers = match Consumers::start(&config, &service).await {
+        Ok(consumers) => consumers,
+        Err(err) => {
+            service.shutdown().await;
+            publisher.shutdown().await;
+            return Err(err);
+        }
+    };
+    let listen = listener.local_addr().unwrap_or(config.listen);
+    tracing::info!(%listen, "seckill-service ready");
+    let served = serve(listener, http::app(service.app_state()), shutdown).await;
+    tracing::info!("shutting down: stopping the consumers");
+    consumers.shutdown().await;
     service.shutdown().await;
+    publisher.shutdown().await;
     tracing::info!("seckill-service stopped");
-    Ok(())
+    served
 }

@@ -2,6 +2,8 @@
 //! writer over the test's fresh database, and order messages as the gate would send them.
 #![allow(clippy::unwrap_used, dead_code)]
 
+pub mod mq;
+
 use std::sync::Arc;
 
 use redis::aio::ConnectionManager;
@@ -138,6 +140,37 @@ pub async fn mysql_stock(pool: &MySqlPool, goods_id: i64) -> i64 {
 pub async fn order_count(pool: &MySqlPool, goods_id: i64) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM order_records WHERE goods_id = ?")
         .bind(goods_id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// The URL of the test's own database (the one `#[sqlx::test]` made for `pool`).
+pub fn database_url(pool: &MySqlPool) -> String {
+    let database = pool.connect_options().get_database().unwrap().to_owned();
+    let url = std::env::var("DATABASE_URL").unwrap();
+    format!("{}/{database}", url.rsplit_once('/').unwrap().0)
+}
+
+/// Runs the gate's take for users `users` of `goods_id`, a thousand at a time.
+pub async fn take_all(redis: &TestRedis, goods_id: i64, users: std::ops::RangeInclusive<i64>) {
+    let users: Vec<i64> = users.collect();
+    for chunk in users.chunks(1000) {
+        futures::future::join_all(chunk.iter().map(|u| redis.take(goods_id, *u))).await;
+    }
+}
+
+/// Every result in Redis for `goods_id`: user id → stored value.
+pub async fn results(redis: &TestRedis, goods_id: i64) -> std::collections::HashMap<i64, String> {
+    redis::cmd("HGETALL")
+        .arg(&redis.keys(goods_id).results)
+        .query_async(&mut redis.conn.clone())
+        .await
+        .unwrap()
+}
+
+pub async fn dedup_rows(pool: &MySqlPool) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM order_dedup")
         .fetch_one(pool)
         .await
         .unwrap()
