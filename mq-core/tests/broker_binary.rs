@@ -86,3 +86,17 @@ fn help_names_the_environment_variables() {
         assert!(help.contains(var), "--help lacks {var}");
     }
 }
+
+#[test]
+fn listening_on_all_interfaces_needs_an_address_to_advertise() {
+    let dir = tempfile::tempdir().unwrap();
+    // No name server to derive a route from, no --broker-ip: refused with a pointer to the flag.
+    let out = run(&["--listen", "0.0.0.0:0"], &[], dir.path());
+    assert_one_line_failure(&out, "--broker-ip");
+    let out = run(
+        &["--listen", "0.0.0.0:0", "--broker-ip", "0.0.0.0"],
+        &[],
+        dir.path(),
+    );
+    assert_one_line_failure(&out, "--broker-ip");
+}
