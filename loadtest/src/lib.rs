@@ -1,1 +1,21 @@
 //! Load, benchmark and verification tools for the seckill stack.
+//!
+//! # Layout
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`load_log`] | the JSON-lines record of every gate answer of a run (who asked, what they heard) |
+//! | [`driver`] | the HTTP load driver behind `seckill-load`, the e2e tests and `seckill-chaos` |
+//! | [`stack`] | the whole stack as child processes: the `seckill-stack` launcher, e2e and chaos runs |
+//! | [`verify`] | `seckill-verify`: drain wait and the SPEC §4 invariants |
+//! | [`chaos`] | a load run with `kill -9` of seckill-service and the broker, then verify |
+//! | [`error`] | the library's [`Error`] |
+
+pub mod chaos;
+pub mod driver;
+pub mod error;
+pub mod load_log;
+pub mod stack;
+pub mod verify;
+
+pub use error::{Error, Result};
