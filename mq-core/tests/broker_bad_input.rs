@@ -130,6 +130,10 @@ async fn bad_requests_get_typed_errors_with_remarks() {
         .call(RemotingCommand::request(RequestCode::HEART_BEAT).with_body(&b"{not json"[..]))
         .await;
     assert_eq!(r.code, ResponseCode::SYSTEM_ERROR);
+    // A group whose retry topic could not exist.
+    let r = client.call(heartbeat("c", "bad group", "Sized")).await;
+    assert_eq!(r.code, ResponseCode::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains("bad group"));
 
     // After all that, the same connection still works.
     let r = client.call(send_v2("Sized", 0, b"fine", "")).await;

@@ -10,7 +10,7 @@ use rand::Rng;
 use super::delay::schedule_if_delayed;
 use super::processor::{Ctx, ProcessError, Reply, success};
 use super::state::Stats;
-use super::topic_config::{dlq_topic, retry_topic};
+use super::topic_config::{dlq_topic, retry_topic, validate_topic_name};
 use crate::protocol::body::route::{PERM_READ, PERM_WRITE};
 use crate::protocol::header::consumer::ConsumerSendMsgBackRequestHeader;
 use crate::protocol::message::{
@@ -36,6 +36,12 @@ pub(crate) async fn send_back(ctx: &Ctx, request: &RemotingCommand) -> Reply {
             "the consumer group is empty",
         ));
     }
+    validate_topic_name(&retry_topic(&h.group)).map_err(|reason| {
+        ProcessError::system(format!(
+            "consumer group {:?} cannot name a retry topic: {reason}",
+            h.group
+        ))
+    })?;
     let lookup_failed =
         || ProcessError::system(format!("look message by offset failed, {}", h.offset));
     let Ok(offset) = u64::try_from(h.offset) else {

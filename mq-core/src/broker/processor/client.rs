@@ -5,7 +5,7 @@
 use tokio::time::Instant;
 
 use super::{Ctx, ProcessError, Reply, json_response, success};
-use crate::broker::topic_config::retry_topic;
+use crate::broker::topic_config::{retry_topic, validate_topic_name};
 use crate::protocol::RemotingCommand;
 use crate::protocol::body::JsonBody;
 use crate::protocol::body::consumer::{
@@ -32,6 +32,12 @@ pub(super) fn heartbeat(ctx: &Ctx, request: &RemotingCommand) -> Reply {
             continue;
         }
         let retry = retry_topic(&consumer.group_name);
+        validate_topic_name(&retry).map_err(|reason| {
+            ProcessError::system(format!(
+                "consumer group {:?} cannot name a retry topic: {reason}",
+                consumer.group_name
+            ))
+        })?;
         let (_, created) = state.topics.ensure(
             &retry,
             state.config.retry_queue_nums,
