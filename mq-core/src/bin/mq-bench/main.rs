@@ -1,6 +1,9 @@
 //! `mq-bench`: mq-core's benchmarks, one subcommand per file (`store` here; `produce`,
 //! `consume` and `e2e` join as their own files). This file only parses and dispatches.
 
+mod consume;
+mod e2e;
+mod produce;
 mod report;
 mod store;
 
@@ -19,6 +22,12 @@ enum Command {
     /// Store append throughput (1 KiB; 1, 8, 64 appenders; ASYNC_FLUSH and SYNC_FLUSH) next to
     /// raw file writes measured in the same run.
     Store(store::StoreArgs),
+    /// Sync-send throughput and latency against a broker (`--local` for an in-process one).
+    Produce(produce::ProduceArgs),
+    /// Push-consumer throughput draining a backlog, with 1..n instances.
+    Consume(consume::ConsumeArgs),
+    /// End-to-end latency (send to listener) at a fixed send rate.
+    E2e(e2e::E2eArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -31,5 +40,8 @@ fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Store(args) => store::run(&args),
+        Command::Produce(args) => produce::run(&args),
+        Command::Consume(args) => consume::run(&args),
+        Command::E2e(args) => e2e::run(&args),
     }
 }
