@@ -212,3 +212,35 @@ async fn tag_filter_applies_on_the_broker_and_while_holding() {
     assert_eq!(ext_i64(&r, "nextBeginOffset"), 7);
     cluster.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn pipelined_requests_beyond_the_in_flight_limit_are_all_answered() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = LocalCluster::builder()
+        .configure(|c| c.max_inflight_per_connection = 4)
+        .start(dir.path())
+        .await
+        .unwrap();
+    let client = std::sync::Arc::new(Client::connect(cluster.broker_addr()).await);
+    let calls = (0..200).map(|i| {
+        let c = std::sync::Arc::clone(&client);
+        tokio::spawn(async move {
+            c.call(send_v2("Pipe", 0, format!("{i}").as_bytes(), ""))
+                .await
+        })
+    });
+    let mut offsets = Vec::new();
+    for call in calls {
+        let r = call.await.unwrap();
+        assert_eq!(r.code, ResponseCode::SUCCESS);
+        offsets.push(ext_i64(&r, "queueOffset"));
+    }
+    offsets.sort_unstable();
+    assert_eq!(
+        offsets,
+        (0..200).collect::<Vec<i64>>(),
+        "every send stored once"
+    );
+    cluster.shutdown().await.unwrap();
+}
