@@ -2,6 +2,7 @@
 //! `derive` + `env`), so `seckill-web --help` documents them all.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -9,7 +10,9 @@ use mq_core::process::LogFormat;
 use seckill_order::keys;
 use seckill_order::message::{ORDER_TOPIC, STOCK_RETURNED_TOPIC};
 
+use crate::publisher::PublisherSettings;
 use crate::state::GateSettings;
+use crate::stock_consumer::StockConsumerSettings;
 
 /// The flash-sale HTTP gate: one atomic Redis step (dedup + stock pre-deduction), then the
 /// order message to the broker; QUEUED only after the broker acknowledged it.
@@ -64,6 +67,23 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub request_timeout_ms: u64,
 
+    /// Total time one order send may take, the producer's retries included, in milliseconds.
+    /// Must be below --request-timeout-ms.
+    #[arg(long, env = "SECKILL_SEND_TIMEOUT_MS", default_value_t = 3000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub send_timeout_ms: u64,
+
+    /// Extra attempts after a failed order send, each on another queue (within the send
+    /// timeout).
+    #[arg(long, env = "SECKILL_SEND_RETRIES", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(0..=16))]
+    pub send_retries: u32,
+
+    /// Directory under which the stock-returned consumer keeps its offsets, in a fresh
+    /// subdirectory per run removed at shutdown [default: the system temp directory].
+    #[arg(long, env = "SECKILL_WEB_OFFSET_DIR")]
+    pub offset_dir: Option<PathBuf>,
+
     /// Timeout of one Redis command (and of connecting) in milliseconds.
     #[arg(long, env = "SECKILL_REDIS_TIMEOUT_MS", default_value_t = 1000,
           value_parser = clap::value_parser!(u64).range(1..=60_000))]
@@ -83,7 +103,7 @@ pub struct Config {
     #[arg(long, env = "SECKILL_RATE_LIMIT_PER_USER", default_value_t = 0)]
     pub rate_limit_per_user: u32,
 
-    /// How long start-up keeps retrying an unreachable Redis, in milliseconds.
+    /// How long start-up keeps retrying an unreachable Redis or name server, in milliseconds.
     #[arg(long, env = "SECKILL_STARTUP_TIMEOUT_MS", default_value_t = 10_000)]
     pub startup_timeout_ms: u64,
 
@@ -101,6 +121,39 @@ impl Config {
             max_concurrency: usize::try_from(self.max_concurrency).unwrap_or(usize::MAX),
             sold_out_ttl: Duration::from_millis(self.sold_out_ttl_ms),
             rate_limit_per_user: self.rate_limit_per_user,
+        }
+    }
+
+    /// Refuses combinations of settings no single flag can check: a send that may outlast
+    /// its request would answer 503 for orders that end up queued.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.send_timeout_ms >= self.request_timeout_ms {
+            return Err(format!(
+                "--send-timeout-ms ({}) must be below --request-timeout-ms ({})",
+                self.send_timeout_ms, self.request_timeout_ms
+            ));
+        }
+        Ok(())
+    }
+
+    /// The order producer's settings.
+    pub fn publisher_settings(&self) -> PublisherSettings {
+        PublisherSettings {
+            namesrv_addr: self.namesrv_addr.clone(),
+            producer_group: self.producer_group.clone(),
+            order_topic: self.order_topic.clone(),
+            send_timeout: Duration::from_millis(self.send_timeout_ms),
+            send_retries: self.send_retries,
+        }
+    }
+
+    /// The stock-returned consumer's settings.
+    pub fn stock_consumer_settings(&self) -> StockConsumerSettings {
+        StockConsumerSettings {
+            namesrv_addr: self.namesrv_addr.clone(),
+            group: self.stock_consumer_group.clone(),
+            topic: self.stock_topic.clone(),
+            offset_dir: self.offset_dir.clone().unwrap_or_else(std::env::temp_dir),
         }
     }
 
@@ -134,6 +187,26 @@ mod tests {
         assert_eq!(config.redis_key_prefix, "seckill");
         assert_eq!(config.rate_limit_per_user, 0);
         assert_eq!(config.gate_settings().sold_out_ttl, Duration::from_secs(2));
+        let producer = config.publisher_settings();
+        assert_eq!(
+            (producer.send_timeout, producer.send_retries),
+            (Duration::from_secs(3), 2)
+        );
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_send_timeout_not_below_the_request_timeout_is_refused() {
+        let config = Config::try_parse_from([
+            "seckill-web",
+            "--request-timeout-ms",
+            "3000",
+            "--send-timeout-ms",
+            "3000",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let refusal = config.validate().err().unwrap_or_default();
+        assert!(refusal.contains("--send-timeout-ms"), "{refusal}");
     }
 
     #[test]

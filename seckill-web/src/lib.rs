@@ -9,7 +9,8 @@
 //! | [`routes`] | the handlers: `/seckill`, `/seckill/result`, `/healthz`, `/metrics` |
 //! | [`extract`] | the strict `goodsId`/`userId` extractor (JSON rejections) |
 //! | [`error`] | [`AppError`]: every non-2xx answer, status codes in one `match` |
-//! | [`publisher`] | the [`OrderPublisher`] seam to the message queue |
+//! | [`publisher`] | the [`OrderPublisher`] seam to the message queue; [`MqOrderPublisher`] over mq-core |
+//! | [`stock_consumer`] | the broadcasting consumer of stock-returned events that clears sold-out flags |
 //! | [`sold_out`] | the local per-goods sold-out flag and the stock-returned listener |
 //! | [`rate_limit`] | the optional per-user rate limit |
 //! | [`metrics`] | Prometheus recorder, metric names, request-tracking middleware |
@@ -30,6 +31,7 @@ pub mod routes;
 pub mod server;
 pub mod sold_out;
 pub mod state;
+pub mod stock_consumer;
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
@@ -41,9 +43,12 @@ use tower_http::trace::TraceLayer;
 
 pub use config::Config;
 pub use error::AppError;
-pub use publisher::{OrderPublisher, PublishError, PublishReceipt};
+pub use publisher::{
+    MqOrderPublisher, OrderPublisher, PublishError, PublishReceipt, PublisherSettings,
+};
 pub use sold_out::{SoldOutFlags, on_stock_returned};
 pub use state::{AppState, GateSettings};
+pub use stock_consumer::{StockConsumer, StockConsumerSettings};
 
 /// Gate requests carry two small ids; a larger form body is refused before it is read.
 const MAX_BODY_BYTES: usize = 4096;

@@ -55,6 +55,42 @@ pub enum StartupError {
     /// The application state could not be built.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The settings contradict each other.
+    #[error("invalid settings: {0}")]
+    InvalidSetting(String),
+    /// No name server answered with a route to the order topic within the start-up timeout.
+    #[error(
+        "mq-core name server {namesrv} unreachable or routing no broker for topic {topic} \
+         after {attempts} attempts in {waited:?}: {last}"
+    )]
+    MqUnreachable {
+        /// The configured name server address(es).
+        namesrv: String,
+        /// The order topic.
+        topic: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Time spent trying.
+        waited: Duration,
+        /// The last attempt's failure.
+        last: String,
+    },
+    /// An mq-core client could not be started.
+    #[error("{what}: {source}")]
+    Mq {
+        /// What was being started.
+        what: &'static str,
+        /// The client's error.
+        source: mq_core::client::ClientError,
+    },
+    /// The stock-returned consumer's offset directory could not be made.
+    #[error("cannot make an offset directory under {}: {source}", dir.display())]
+    OffsetDir {
+        /// The configured directory.
+        dir: std::path::PathBuf,
+        /// The operating system's answer.
+        source: std::io::Error,
+    },
 }
 
 /// A Redis connection that connects on first use and reconnects by itself, every command and

@@ -17,7 +17,7 @@ fn get(uri: &str) -> Request<Body> {
 #[tokio::test]
 async fn redis_unreachable_is_503_on_both_gate_endpoints() {
     let port = closed_port().await;
-    let app = app_with_redis(&format!("redis://127.0.0.1:{port}"), |_| {});
+    let app = app_with_redis(&format!("redis://127.0.0.1:{port}"), |_| {}).await;
     for uri in [
         "/seckill?goodsId=1&userId=1",
         "/seckill/result?goodsId=1&userId=1",
@@ -38,7 +38,7 @@ async fn redis_unreachable_is_503_on_both_gate_endpoints() {
 #[tokio::test]
 async fn a_hung_redis_is_503_within_the_redis_timeout() {
     let port = black_hole().await;
-    let app = app_with_redis(&format!("redis://127.0.0.1:{port}"), |_| {});
+    let app = app_with_redis(&format!("redis://127.0.0.1:{port}"), |_| {}).await;
     let started = Instant::now();
     let (status, body) = send(&app, get("/seckill?goodsId=1&userId=1")).await;
     assert_eq!(
@@ -57,7 +57,8 @@ async fn requests_past_the_concurrency_limit_are_shed_with_503() {
     let port = black_hole().await;
     let app = app_with_redis(&format!("redis://127.0.0.1:{port}"), |s| {
         s.max_concurrency = 1
-    });
+    })
+    .await;
     // The first request holds the only slot while it waits on the hung Redis.
     let holder = tokio::spawn({
         let app = app.clone();
@@ -94,7 +95,8 @@ async fn a_request_past_its_timeout_is_503() {
     let port = black_hole().await;
     let app = app_with_redis(&format!("redis://127.0.0.1:{port}"), |s| {
         s.request_timeout = Duration::from_millis(100)
-    });
+    })
+    .await;
     let started = Instant::now();
     let (status, body) = send(&app, get("/seckill?goodsId=1&userId=1")).await;
     assert!(

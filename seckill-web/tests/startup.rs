@@ -51,6 +51,44 @@ fn the_binary_exits_with_one_line_when_redis_is_unreachable() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+#[tokio::test]
+async fn the_binary_exits_with_one_line_when_the_name_server_is_unreachable() {
+    let namesrv = closed_port().await;
+    let started = Instant::now();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_seckill-web"))
+        .args(["--redis-url", &common::redis_url()])
+        .args(["--namesrv-addr", &format!("127.0.0.1:{namesrv}")])
+        .args(["--startup-timeout-ms", "1200"])
+        .env("RUST_LOG", "off")
+        .output()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(!output.status.success());
+    assert!(waited >= Duration::from_millis(1000), "retried: {waited:?}");
+    assert!(waited < Duration::from_secs(8), "bounded: {waited:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("name server") && stderr.contains("unreachable"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn the_binary_refuses_a_send_timeout_not_below_the_request_timeout() {
+    let output = Command::new(env!("CARGO_BIN_EXE_seckill-web"))
+        .args(["--request-timeout-ms", "2000", "--send-timeout-ms", "2000"])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--send-timeout-ms"), "{stderr}");
+}
+
 #[test]
 fn the_binary_refuses_invalid_settings_without_a_panic() {
     for args in [
@@ -88,6 +126,10 @@ fn help_documents_every_setting_with_its_environment_variable() {
         "SECKILL_ORDER_TOPIC",
         "SECKILL_STOCK_TOPIC",
         "SECKILL_WEB_PRODUCER_GROUP",
+        "SECKILL_WEB_STOCK_GROUP",
+        "SECKILL_SEND_TIMEOUT_MS",
+        "SECKILL_SEND_RETRIES",
+        "SECKILL_WEB_OFFSET_DIR",
         "SECKILL_REQUEST_TIMEOUT_MS",
         "SECKILL_MAX_CONCURRENCY",
         "SECKILL_SOLD_OUT_TTL_MS",

@@ -1,8 +1,12 @@
 //! The seam between the gate and the message queue: [`OrderPublisher`] sends one order message
 //! and resolves only once the broker acknowledged it (or definitely failed).
 //!
-//! The gate holds it as `Arc<dyn OrderPublisher>`: the plain mq-core producer is one
+//! The gate holds it as `Arc<dyn OrderPublisher>`: the plain mq-core producer ([`mq`]) is one
 //! implementation, transactional messages (half message + local Redis step) will be another.
+
+pub mod mq;
+
+pub use mq::{MqOrderPublisher, PublisherSettings};
 
 use async_trait::async_trait;
 use seckill_order::OrderMessage;
@@ -18,6 +22,11 @@ pub struct PublishReceipt {
     pub queue_id: i32,
     /// The message's offset in that queue.
     pub queue_offset: i64,
+    /// `false` when the broker stored the message but reported that its flush to disk or its
+    /// replication did not finish in time (SYNC_FLUSH or a synchronous master). The message is
+    /// on the master, so it still counts as queued: giving the place back would turn it into
+    /// an order without stock.
+    pub durable: bool,
 }
 
 /// Why an order message was not acknowledged, after the producer's own retries.
@@ -40,7 +49,9 @@ pub enum PublishError {
         /// The broker's explanation.
         remark: String,
     },
-    /// No broker could be reached or no route to the topic exists. Not stored.
+    /// No broker could be reached or no route to the topic exists: not stored. A connection
+    /// that closed while the send awaited its answer also lands here, and is ambiguous like
+    /// [`Self::Timeout`].
     #[error("no broker reachable: {0}")]
     Unreachable(String),
     /// The publisher is shutting down and takes no new messages. Not stored.

@@ -130,7 +130,14 @@ async fn publish_or_give_back(
     let started = Instant::now();
     match state.publisher.publish(&order).await {
         Ok(receipt) => {
-            metrics::publish(started, "ok");
+            metrics::publish(
+                started,
+                if receipt.durable {
+                    "ok"
+                } else {
+                    "ok_not_durable"
+                },
+            );
             tracing::debug!(msg_id = %receipt.msg_id, request_id = %order.request_id, "queued");
             Ok(GateAnswer::Queued {
                 ids,

@@ -1,21 +1,23 @@
-//! What the gate's tests share: a real Redis with a key prefix per test, the router built by
-//! `seckill_web::app`, and a way to send one request and read its JSON answer.
-//!
-//! These tests stop before the publish step (400/404/DUPLICATE/SOLD_OUT/503-from-Redis): the
-//! broker paths are tested once the mq-core client exists, against a real broker.
+//! What the gate's tests share: a real Redis with a key prefix per test, a real mq-core name
+//! server and broker per test (`LocalCluster` in a temp dir), the router built by
+//! `seckill_web::app` over the real `MqOrderPublisher`, and helpers to send one request and to
+//! read back what the broker stored.
 #![allow(clippy::unwrap_used, dead_code)]
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use mq_core::client::{MessageExt, PullConsumer, PullStatus};
+use mq_core::cluster::LocalCluster;
 use redis::aio::ConnectionManager;
+use seckill_order::GoodsKeys;
 use seckill_order::gate;
-use seckill_order::{GoodsKeys, OrderMessage};
-use seckill_web::{AppState, GateSettings, OrderPublisher, PublishError, PublishReceipt};
+use seckill_web::{AppState, GateSettings, MqOrderPublisher, PublisherSettings};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -23,30 +25,98 @@ pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-/// Fails the test if a request reaches the publish step: these tests pre-seed Redis so that
-/// every request is decided before it. It is a tripwire, not a stand-in for the broker.
-#[derive(Debug, Default)]
-pub struct PublishMustNotBeReached {
-    /// Set by `shutdown`, so shutdown tests can see the publisher was stopped.
-    pub shut_down: std::sync::atomic::AtomicBool,
+/// A name server and a broker of this test only, their store in a temp dir.
+pub struct TestCluster {
+    pub cluster: LocalCluster,
+    pub dir: tempfile::TempDir,
 }
 
-#[async_trait]
-impl OrderPublisher for PublishMustNotBeReached {
-    async fn publish(&self, order: &OrderMessage) -> Result<PublishReceipt, PublishError> {
-        panic!("this test must not reach the publish step, but {order:?} did");
+impl TestCluster {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = LocalCluster::start(dir.path()).await.unwrap();
+        Self { cluster, dir }
     }
 
-    async fn shutdown(&self) {
-        self.shut_down
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+    pub fn namesrv(&self) -> String {
+        self.cluster.namesrv_addr().to_string()
+    }
+
+    /// Producer settings for `topic` with the gate's defaults.
+    pub fn publisher_settings(&self, topic: &str) -> PublisherSettings {
+        PublisherSettings {
+            namesrv_addr: self.namesrv(),
+            producer_group: unique("web_test_producer"),
+            order_topic: topic.to_owned(),
+            send_timeout: Duration::from_secs(3),
+            send_retries: 2,
+        }
+    }
+
+    /// A started publisher for `topic`, the order topic routed.
+    pub async fn publisher(&self, topic: &str) -> Arc<MqOrderPublisher> {
+        let settings = self.publisher_settings(topic);
+        Arc::new(
+            MqOrderPublisher::connect(&settings, Duration::from_secs(10))
+                .await
+                .unwrap(),
+        )
+    }
+
+    /// Every message stored on `topic`, read back queue by queue from offset 0.
+    pub async fn messages(&self, topic: &str) -> Vec<MessageExt> {
+        let consumer = PullConsumer::builder(unique("web_test_reader"))
+            .namesrv_addr(self.namesrv())
+            .start()
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for mq in consumer.fetch_queues(topic).await.unwrap() {
+            let mut offset = 0;
+            loop {
+                let pulled = consumer.pull(&mq, "*", offset, 32).await.unwrap();
+                if pulled.status != PullStatus::Found {
+                    break;
+                }
+                out.extend(pulled.messages);
+                offset = pulled.next_begin_offset;
+            }
+        }
+        consumer.shutdown().await;
+        out
+    }
+
+    /// The stored order messages of `topic` by key (`goodsId-userId`); panics on a key seen twice.
+    pub async fn orders_by_key(&self, topic: &str) -> BTreeMap<String, MessageExt> {
+        let mut by_key = BTreeMap::new();
+        for msg in self.messages(topic).await {
+            assert_eq!(msg.keys.len(), 1, "one key per order: {msg:?}");
+            let key = msg.keys[0].clone();
+            if let Some(earlier) = by_key.insert(key.clone(), msg) {
+                panic!("two messages with key {key}: {earlier:?}");
+            }
+        }
+        by_key
     }
 }
 
-/// One test's Redis data and router.
+/// A name unique to this test process and call (topics, groups).
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// One test's Redis data, broker and router.
 pub struct Fixture {
     pub prefix: String,
+    pub topic: String,
     pub redis: ConnectionManager,
+    pub mq: TestCluster,
+    pub publisher: Arc<MqOrderPublisher>,
     pub state: AppState,
     pub app: Router,
 }
@@ -60,6 +130,9 @@ impl Fixture {
     /// Same, with settings changed by `tweak`.
     pub async fn with(test: &str, tweak: impl FnOnce(&mut GateSettings)) -> Self {
         let prefix = format!("test-web-{test}-{}", std::process::id());
+        let topic = format!("seckillTopic-{test}");
+        let mq = TestCluster::start().await;
+        let publisher = mq.publisher(&topic).await;
         let redis = seckill_web::server::connect_redis(
             &redis_url(),
             Duration::from_secs(2),
@@ -72,15 +145,13 @@ impl Fixture {
             ..GateSettings::default()
         };
         tweak(&mut settings);
-        let state = AppState::new(
-            redis.clone(),
-            Arc::new(PublishMustNotBeReached::default()),
-            settings,
-        )
-        .unwrap();
+        let state = AppState::new(redis.clone(), publisher.clone(), settings).unwrap();
         let fixture = Self {
             prefix,
+            topic,
             redis,
+            mq,
+            publisher,
             app: seckill_web::app(state.clone()),
             state,
         };
@@ -130,27 +201,50 @@ impl Fixture {
         send(&self.app, request).await
     }
 
+    /// Deletes the test's Redis keys, stops the publisher and the cluster.
     pub async fn cleanup(self) {
         for goods in 1..=5 {
             self.forget(goods).await;
         }
+        seckill_web::OrderPublisher::shutdown(&*self.publisher).await;
+        self.mq.cluster.shutdown().await.unwrap();
+    }
+
+    /// The buyers (dedup markers) of `goods_id`, sorted.
+    pub async fn buyers(&self, goods_id: i64) -> Vec<i64> {
+        let mut redis = self.redis.clone();
+        let mut buyers: Vec<i64> = redis::cmd("SMEMBERS")
+            .arg(&self.keys(goods_id).buyers)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        buyers.sort_unstable();
+        buyers
     }
 }
 
+/// A real publisher whose name server is a closed port: it fails with `Unreachable` if ever
+/// reached. For tests whose Redis is down, so no request can get past the Redis step.
+pub async fn publisher_to_nowhere() -> Arc<MqOrderPublisher> {
+    let settings = PublisherSettings {
+        namesrv_addr: format!("127.0.0.1:{}", closed_port().await),
+        producer_group: unique("web_test_producer"),
+        order_topic: "seckillTopic".into(),
+        send_timeout: Duration::from_millis(500),
+        send_retries: 0,
+    };
+    Arc::new(MqOrderPublisher::start(&settings).await.unwrap())
+}
+
 /// A router whose Redis is `url` (usually unreachable), with a lazy connection.
-pub fn app_with_redis(url: &str, tweak: impl FnOnce(&mut GateSettings)) -> Router {
+pub async fn app_with_redis(url: &str, tweak: impl FnOnce(&mut GateSettings)) -> Router {
     let redis = seckill_web::server::redis_connection(url, Duration::from_millis(500)).unwrap();
     let mut settings = GateSettings {
         key_prefix: "test-web-unreachable".into(),
         ..GateSettings::default()
     };
     tweak(&mut settings);
-    let state = AppState::new(
-        redis,
-        Arc::new(PublishMustNotBeReached::default()),
-        settings,
-    )
-    .unwrap();
+    let state = AppState::new(redis, publisher_to_nowhere().await, settings).unwrap();
     seckill_web::app(state)
 }
 
