@@ -146,3 +146,40 @@ async fn sigterm_stops_cleanly_and_offsets_persist() {
     drop(client);
     cluster.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_as_processes_the_broker_registers_with_the_name_server() {
+    use mq_core::protocol::body::JsonBody;
+    use mq_core::protocol::body::route::TopicRouteData;
+    use mq_core::protocol::{RemotingCommand, RequestCode};
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = ProcessCluster::builder()
+        .namesrv_bin(env!("CARGO_BIN_EXE_mq-namesrv"))
+        .broker_name("broker-p")
+        .start_processes(BROKER, dir.path())
+        .await
+        .unwrap();
+    let namesrv = Client::connect(cluster.namesrv_addr()).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let route = loop {
+        let r = namesrv
+            .call(
+                RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC)
+                    .with_ext("topic", "TBW102"),
+            )
+            .await;
+        if r.code == ResponseCode::SUCCESS {
+            break TopicRouteData::from_json(&r.body).unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "no route: {r:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(route.broker_datas[0].broker_name, "broker-p");
+    assert_eq!(
+        route.broker_datas[0].master_addr(),
+        Some(cluster.broker_addr().to_string().as_str())
+    );
+    drop(namesrv);
+    cluster.shutdown().await.unwrap();
+}
