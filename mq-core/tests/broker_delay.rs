@@ -60,7 +60,7 @@ async fn level_two_arrives_after_two_seconds_not_before() {
         "delivered early, after {waited:?}"
     );
     assert!(
-        waited < Duration::from_millis(2900),
+        waited < Duration::from_millis(3500),
         "delivered late, after {waited:?}"
     );
     let got = messages(&r);
