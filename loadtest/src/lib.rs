@@ -9,9 +9,11 @@
 //! | [`stack`] | the whole stack as child processes: the `seckill-stack` launcher, e2e and chaos runs |
 //! | [`verify`] | `seckill-verify`: drain wait and the SPEC §4 invariants |
 //! | [`chaos`] | a load run with `kill -9` of seckill-service and the broker, then verify |
+//! | [`drain_bench`] | `seckill-bench drain`: the writer's orders/s vs raw multi-row inserts |
 //! | [`error`] | the library's [`Error`] |
 
 pub mod chaos;
+pub mod drain_bench;
 pub mod driver;
 pub mod error;
 pub mod load_log;

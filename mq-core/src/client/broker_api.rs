@@ -7,11 +7,13 @@ use std::time::Duration;
 use super::core::{ClientCore, expect_success};
 use super::error::{ClientError, ClientResult};
 use super::pull_result::PullResult;
+use crate::protocol::body::admin::ConsumerConnection;
 use crate::protocol::body::consumer::{
     GetConsumerListByGroupResponseBody, LockBatchRequestBody, LockBatchResponseBody,
 };
 use crate::protocol::body::heartbeat::HeartbeatData;
 use crate::protocol::code::{RequestCode, ResponseCode};
+use crate::protocol::header::admin::GetConsumerConnectionListRequestHeader;
 use crate::protocol::header::consumer::{
     ConsumerSendMsgBackRequestHeader, GetConsumerListByGroupRequestHeader,
     UnregisterClientRequestHeader,
@@ -205,6 +207,23 @@ impl ClientCore {
         let request =
             RemotingCommand::request(RequestCode::UNLOCK_BATCH_MQ).with_body(body.to_json()?);
         self.call(addr, request).await.map(drop)
+    }
+
+    /// The group's connections and subscriptions as the broker at `addr` knows them.
+    pub async fn consumer_connection(
+        &self,
+        addr: &str,
+        group: &str,
+    ) -> ClientResult<ConsumerConnection> {
+        let header = GetConsumerConnectionListRequestHeader {
+            consumer_group: group.to_owned(),
+        };
+        let request = RemotingCommand::request_with_header(
+            RequestCode::GET_CONSUMER_CONNECTION_LIST,
+            &header,
+        );
+        let response = self.call(addr, request).await?;
+        Ok(ConsumerConnection::from_json(&response.body)?)
     }
 
     /// The broker address of `mq`, or [`ClientError::NoRoute`].

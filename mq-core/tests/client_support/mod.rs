@@ -26,6 +26,17 @@ impl TestCluster {
         Self { cluster, dir }
     }
 
+    /// A cluster whose delay levels are `levels` (e.g. `"1s 2s 1s"`), so retries come fast.
+    pub async fn start_with_delays(levels: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = LocalCluster::builder()
+            .delay_levels(levels)
+            .start(dir.path())
+            .await
+            .unwrap();
+        Self { cluster, dir }
+    }
+
     pub fn namesrv(&self) -> String {
         self.cluster.namesrv_addr().to_string()
     }

@@ -288,6 +288,7 @@ impl PushConsumerBuilder {
                 allocate: self.allocate,
                 started_at: now_ms(),
                 closed: AtomicBool::new(false),
+                subscription_conflict: Mutex::new(None),
             }
         });
         service::start(&inner).await;
@@ -313,6 +314,8 @@ pub(crate) struct ConsumerInner {
     pub allocate: Arc<dyn AllocateStrategy>,
     pub started_at: i64,
     pub closed: AtomicBool,
+    /// The last subscription difference seen between this instance and another of the group.
+    pub subscription_conflict: Mutex<Option<String>>,
 }
 
 impl ConsumerInner {
@@ -382,6 +385,16 @@ impl PushConsumer {
         let mut mqs: Vec<_> = self.inner.queues().keys().cloned().collect();
         mqs.sort();
         mqs
+    }
+
+    /// The last difference seen between this instance's subscriptions and another instance's
+    /// of the same group (checked every heartbeat), if any.
+    pub fn subscription_conflict(&self) -> Option<String> {
+        self.inner
+            .subscription_conflict
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Runs a rebalance now instead of waiting for the timer.

@@ -206,7 +206,12 @@ impl ConsumerInner {
     /// Where to start: the committed offset, else by `consume_from` (`computePullFromWhere`).
     async fn start_offset(&self, mq: &MessageQueue) -> ClientResult<i64> {
         if let Some(offset) = self.offsets.read_stored(&self.core, mq).await? {
-            if offset >= 0 {
+            // A broker answers 0 for a group it has no offset for while the queue still starts
+            // at 0 (RocketMQ's QueryConsumerOffsetProcessor), so Java would replay the queue
+            // even under CONSUME_FROM_TIMESTAMP; an explicit start time is honoured instead.
+            let unknown_start =
+                offset == 0 && matches!(self.settings.consume_from, ConsumeFrom::Timestamp(_));
+            if offset >= 0 && !unknown_start {
                 return Ok(offset);
             }
         }

@@ -33,6 +33,8 @@ pub(crate) async fn start(inner: &Arc<ConsumerInner>) {
         inner,
         inner.core.config.heartbeat_interval,
         |c| async move {
+            // Before our own heartbeat: the broker still holds the last other instance's view.
+            c.check_subscriptions().await;
             c.heartbeat_all().await;
         },
     );
@@ -159,6 +161,52 @@ impl ConsumerInner {
             if let Err(e) = self.core.heartbeat(&addr, &data).await {
                 tracing::debug!(broker = %addr, error = %e, "heartbeat failed");
             }
+        }
+    }
+
+    /// Compares the group's subscriptions as the broker last heard them (from any instance)
+    /// with ours; instances that subscribe differently steal each other's messages, which
+    /// RocketMQ's docs warn about, so it is logged and kept for [`super::PushConsumer::subscription_conflict`].
+    async fn check_subscriptions(&self) {
+        let Some(addr) = self.core.routes.known_brokers().into_values().next() else {
+            return;
+        };
+        let Ok(info) = self.core.consumer_connection(&addr, &self.group).await else {
+            return;
+        };
+        let mut differences = Vec::new();
+        for (topic, sub) in &self.subscriptions {
+            match info.subscription_table.get(topic) {
+                Some(theirs) if theirs.sub_string != sub.data.sub_string => {
+                    differences.push(format!(
+                        "{topic}: ours {:?}, another instance {:?}",
+                        sub.data.sub_string, theirs.sub_string
+                    ))
+                }
+                None if !info.subscription_table.is_empty() => {
+                    differences.push(format!("{topic}: not subscribed by another instance"));
+                }
+                _ => {}
+            }
+        }
+        for topic in info.subscription_table.keys() {
+            if !self.subscriptions.contains_key(topic) {
+                differences.push(format!(
+                    "{topic}: subscribed by another instance, not by us"
+                ));
+            }
+        }
+        if differences.is_empty() {
+            return;
+        }
+        let conflict = differences.join("; ");
+        let mut last = self
+            .subscription_conflict
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.as_deref() != Some(conflict.as_str()) {
+            tracing::warn!(group = %self.group, %conflict, "subscriptions differ between instances of the group");
+            *last = Some(conflict);
         }
     }
 
