@@ -71,6 +71,11 @@ pub struct BrokerData {
     /// Broker id (0 = master) → `ip:port`.
     #[serde(deserialize_with = "null_default")]
     pub broker_addrs: BTreeMap<i64, String>,
+    /// RocketMQ 5's slave-acting-as-master switch; always false here. Not in 4.x's
+    /// `BrokerData`, whose readers ignore it, but rocketmq-rust's client refuses a route
+    /// without it ("missing field `enableActingMaster`"), so it is always written.
+    #[serde(deserialize_with = "null_default")]
+    pub enable_acting_master: bool,
 }
 
 impl BrokerData {
@@ -113,6 +118,7 @@ mod tests {
                 cluster: "c".into(),
                 broker_name: "b".into(),
                 broker_addrs: BTreeMap::from([(0, "h:1".into())]),
+                enable_acting_master: false,
             }],
             queue_datas: vec![QueueData {
                 broker_name: "b".into(),
@@ -126,6 +132,7 @@ mod tests {
         let json = route.to_json().unwrap_or_default();
         let text = String::from_utf8(json.clone()).unwrap_or_default();
         assert!(text.contains(r#""brokerAddrs":{"0":"h:1"}"#), "{text}");
+        assert!(text.contains(r#""enableActingMaster":false"#), "{text}");
         assert!(serde_json::from_slice::<serde_json::Value>(&json).is_ok());
         assert_eq!(TopicRouteData::from_json(&json).ok(), Some(route));
     }
