@@ -397,6 +397,12 @@ impl PushConsumer {
             .clone()
     }
 
+    /// Messages pulled and not yet acknowledged by the listener, over every owned queue
+    /// (bounded per queue by the flow-control thresholds).
+    pub fn backlog(&self) -> usize {
+        self.inner.queues().values().map(|pq| pq.count()).sum()
+    }
+
     /// Runs a rebalance now instead of waiting for the timer.
     pub fn trigger_rebalance(&self) {
         self.inner.rebalance_now.notify_one();
