@@ -47,6 +47,16 @@ impl TestCluster {
         admin.create_topic(topic, queues).await.unwrap();
     }
 
+    /// Waits until the broker has registered with the name server (routes exist).
+    pub async fn wait_registered(&self) {
+        let admin = Admin::connect(self.namesrv()).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while admin.brokers().await.unwrap().is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "broker never registered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// A push consumer builder with test-friendly timers.
     pub fn consumer(&self, group: &str) -> PushConsumerBuilder {
         PushConsumer::builder(group)

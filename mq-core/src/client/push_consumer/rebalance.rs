@@ -80,6 +80,8 @@ impl ConsumerInner {
         for topic in self.subscriptions.keys() {
             if let Err(e) = self.rebalance_topic(topic).await {
                 tracing::debug!(group = %self.group, %topic, error = %e, "rebalance failed");
+                // Try again soon rather than after a whole rebalance interval.
+                self.rebalance_soon.store(true, Ordering::SeqCst);
             }
         }
     }
@@ -90,7 +92,14 @@ impl ConsumerInner {
         let mine: Vec<MessageQueue> = match self.settings.message_model {
             MessageModel::Broadcasting => all,
             MessageModel::Clustering => {
-                let mut ids = self.consumer_ids(&route.masters()).await?;
+                let masters = route.masters();
+                let mut ids = self.consumer_ids(&masters).await.unwrap_or_default();
+                if !ids.contains(&self.core.client_id) {
+                    // A broker we have not heartbeated to yet (the topic's route just
+                    // appeared, or the broker restarted): introduce ourselves and ask again.
+                    self.heartbeat_all().await;
+                    ids = self.consumer_ids(&masters).await?;
+                }
                 ids.sort();
                 ids.dedup();
                 self.allocate
