@@ -10,12 +10,14 @@
 //! | [`verify`] | `seckill-verify`: drain wait and the SPEC §4 invariants |
 //! | [`chaos`] | a load run with `kill -9` of seckill-service and the broker, then verify |
 //! | [`drain_bench`] | `seckill-bench drain`: the writer's orders/s vs raw multi-row inserts |
+//! | [`gate_bench`] | `seckill-bench gate`: `/seckill` vs `/healthz` under oha |
 //! | [`error`] | the library's [`Error`] |
 
 pub mod chaos;
 pub mod drain_bench;
 pub mod driver;
 pub mod error;
+pub mod gate_bench;
 pub mod load_log;
 pub mod stack;
 pub mod verify;
