@@ -14,9 +14,12 @@ root="$(cd "$here/../.." && pwd)"
 cd "$root"
 
 cargo build -p mq-core --features broker --bins
-cargo build --manifest-path "$here/Cargo.toml"
+# The client's ~360 crates take minutes to build cold: keep their build output in a cache
+# outside the clone so CI runs on the same machine reuse it (override with COMPAT_TARGET_DIR).
+compat_target="${COMPAT_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/seckill-mq/compat-rocketmq-rust}"
+CARGO_TARGET_DIR="$compat_target" cargo build --manifest-path "$here/Cargo.toml"
 bin="$root/target/debug"
-compat="$here/target/debug/compat-rocketmq-rust"
+compat="$compat_target/debug/compat-rocketmq-rust"
 
 work="$(mktemp -d)"
 pids=()
