@@ -20,7 +20,7 @@ use mq_core::cluster::LocalCluster;
 use seckill_order::message::ORDER_TAG;
 use seckill_order::{GoodsKeys, OrderMessage, gate};
 use seckill_service::bench::{RawCeiling, raw_insert_ceiling};
-use seckill_service::config::Config;
+use seckill_service::config::{self, Config};
 use seckill_service::consumer::Consumers;
 use seckill_service::service::Service;
 use serde::Serialize;
@@ -70,15 +70,15 @@ pub struct DrainArgs {
     pub queues: i32,
 
     /// The writer's most messages per transaction (seckill-service --batch-max).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = config::DEFAULT_BATCH_MAX)]
     pub batch_max: u32,
 
     /// Listener calls at once (seckill-service --consume-threads).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = config::DEFAULT_CONSUME_THREADS)]
     pub consume_threads: u32,
 
     /// Messages per listener call (seckill-service --consume-batch).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = config::DEFAULT_CONSUME_BATCH)]
     pub consume_batch: u32,
 
     /// Keep the bench's database instead of dropping it (to look at the rows).
@@ -472,7 +472,7 @@ mod tests {
     fn defaults_are_the_spec_run() {
         let args = DrainArgs::try_parse_from(["drain"]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(args.orders, 100_000);
-        assert_eq!(args.batch_max, 256);
+        assert_eq!(args.batch_max, config::DEFAULT_BATCH_MAX);
         assert_eq!(args.consume_threads * args.consume_batch, 2048);
         assert!(DrainArgs::try_parse_from(["drain", "--orders", "0"]).is_err());
     }
