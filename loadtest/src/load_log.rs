@@ -13,7 +13,7 @@
 //! | field | meaning |
 //! |---|---|
 //! | `goodsId`, `userId` | the request's parameters |
-//! | `status` | the gate's JSON `status` (`QUEUED`, `DUPLICATE`, `SOLD_OUT`, `UNAVAILABLE`, …), or `ERROR` when no JSON answer came (connection refused, timeout) |
+//! | `status` | the gate's JSON `status` (`QUEUED`, `DUPLICATE`, `SOLD_OUT`, `UNAVAILABLE`, …); `ERROR` when no JSON answer came (connection refused, timeout); `ANSWERED` for a `200` whose body was not kept (the oha scenarios: oha stores URL and status code only) — one of `QUEUED`, `DUPLICATE`, `SOLD_OUT` |
 //! | `http` | the HTTP status code; `0` with `ERROR` |
 //! | `ms` | the request's latency in milliseconds |
 //! | `atMs` | when the answer arrived, milliseconds since the run started |
@@ -34,8 +34,11 @@ use crate::error::{Error, Result};
 /// `status` of an attempt that got no JSON answer from the gate.
 pub const ERROR_STATUS: &str = "ERROR";
 
+/// `status` of a `200` answer whose body was not recorded (QUEUED, DUPLICATE or SOLD_OUT).
+pub const ANSWERED_STATUS: &str = "ANSWERED";
+
 /// Answers that settle what a user asked: the gate decided, and nothing is pending.
-pub const DEFINITE_STATUSES: [&str; 3] = ["QUEUED", "DUPLICATE", "SOLD_OUT"];
+pub const DEFINITE_STATUSES: [&str; 4] = ["QUEUED", "DUPLICATE", "SOLD_OUT", ANSWERED_STATUS];
 
 /// One answered request attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,7 +140,7 @@ impl LoadLogWriter {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GoodsAnswers {
-    /// Users with at least one definite answer (`QUEUED`, `DUPLICATE`, `SOLD_OUT`).
+    /// Users with at least one definite answer (`QUEUED`, `DUPLICATE`, `SOLD_OUT`, `ANSWERED`).
     pub answered: BTreeSet<i64>,
     /// Users answered `QUEUED`, with how many times.
     pub queued: BTreeMap<i64, u32>,
@@ -243,12 +246,13 @@ mod tests {
         s.add(&rec(1, 7, "QUEUED"));
         s.add(&rec(1, 7, "ERROR"));
         s.add(&rec(1, 8, "SOLD_OUT"));
+        s.add(&rec(1, 9, "ANSWERED"));
         let g = &s.goods[&1];
         assert!(g.unanswered.is_empty(), "{g:?}");
-        assert_eq!(g.answered, BTreeSet::from([7, 8]));
+        assert_eq!(g.answered, BTreeSet::from([7, 8, 9]));
         assert_eq!(g.queued, BTreeMap::from([(7, 1)]));
         assert_eq!(g.statuses["UNAVAILABLE"], 1);
-        assert_eq!(s.records, 4);
+        assert_eq!(s.records, 5);
     }
 
     #[test]

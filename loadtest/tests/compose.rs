@@ -110,8 +110,32 @@ impl Service {
         }
     }
 
+    /// A long-running service built from the workspace.
     fn is_app(&self) -> bool {
+        self.value.get("build").is_some() && !self.is_one_shot()
+    }
+
+    /// A job built from the workspace that runs once (`restart: "no"`).
+    fn is_one_shot(&self) -> bool {
         self.value.get("build").is_some()
+            && self.value.get("restart").and_then(Value::as_str) == Some("no")
+    }
+
+    /// `depends_on` conditions by service.
+    fn depends_on_conditions(&self) -> BTreeMap<String, String> {
+        match self.value.get("depends_on") {
+            Some(Value::Mapping(map)) => map
+                .iter()
+                .map(|(k, v)| {
+                    let condition = v
+                        .get("condition")
+                        .and_then(Value::as_str)
+                        .unwrap_or("service_started");
+                    (k.as_str().unwrap().to_owned(), condition.to_owned())
+                })
+                .collect(),
+            _ => BTreeMap::new(),
+        }
     }
 }
 
@@ -172,9 +196,16 @@ fn image_binaries() -> BTreeSet<String> {
 }
 
 fn help(binary: &str) -> String {
+    help_of(&[binary])
+}
+
+/// `--help` of a binary or subcommand (`["mqadmin", "updateTopic"]`).
+fn help_of(command: &[&str]) -> String {
+    let binary = command[0];
     let path = target_profile_dir().unwrap().join(binary);
     // No inherited variables, so `--help` shows every `[env: NAME=]` without values.
     let output = Command::new(&path)
+        .args(&command[1..])
         .arg("--help")
         .env_clear()
         .output()
@@ -448,6 +479,61 @@ fn the_native_launcher_uses_the_same_variables_and_values_up_to_host_names() {
     assert!(
         volumes.contains(&format!(":{store}")),
         "mq-broker: {store} is not a volume"
+    );
+}
+
+#[test]
+fn the_topic_job_creates_the_launchers_topics_before_the_services_start() {
+    built_binaries();
+    let services = compose();
+    let jobs: Vec<&Service> = services.values().filter(|s| s.is_one_shot()).collect();
+    assert_eq!(jobs.len(), 1, "one topic job expected");
+    let job = jobs[0];
+    let command = job.command();
+    assert_eq!(&command[..2], ["mqadmin", "updateTopic"]);
+    assert!(image_binaries().contains("mqadmin"));
+    let help = help_of(&["mqadmin", "updateTopic"]);
+    let arg = |flag: &str| {
+        assert!(
+            help.contains(&format!("{flag}, ")),
+            "mqadmin updateTopic has no {flag}"
+        );
+        let at = command
+            .iter()
+            .position(|a| a == flag)
+            .unwrap_or_else(|| panic!("{}: no {flag} in {command:?}", job.name));
+        command[at + 1].clone()
+    };
+    let namesrv = arg("-n");
+    let (host, port) = host_port(&namesrv).unwrap();
+    assert_eq!(
+        services[&host]
+            .env()
+            .get("MQ_NAMESRV_LISTEN")
+            .map(|a| port_of(a)),
+        Some(port),
+        "{}: -n {namesrv} is not the name server",
+        job.name
+    );
+    let spec = StackSpec::local_default("/unused", "/unused");
+    assert_eq!(
+        spec.topics,
+        [(arg("-t"), arg("-q").parse::<i32>().unwrap())],
+        "the launcher and docker-compose.yml create different topics"
+    );
+    assert_eq!(
+        job.depends_on_conditions()
+            .get("mq-broker")
+            .map(String::as_str),
+        Some("service_healthy")
+    );
+    assert_eq!(
+        services["seckill-service"]
+            .depends_on_conditions()
+            .get(&job.name)
+            .map(String::as_str),
+        Some("service_completed_successfully"),
+        "seckill-service must wait for the topic"
     );
 }
 

@@ -100,6 +100,11 @@ pub struct StackSpec {
     pub rust_log: String,
     /// More variables per component (e.g. `MQ_DELAY_LEVELS` shortened for tests).
     pub extra_env: Vec<(Component, String, String)>,
+    /// Topics created (or updated) with this many queues once the broker is healthy, before
+    /// the services start — the deployment step `mqadmin updateTopic` (the `mq-topics` service
+    /// of docker-compose.yml). Without it seckill-service subscribes to a topic that does not
+    /// exist yet and only finds it at its next route poll, up to 30 s after the first order.
+    pub topics: Vec<(String, i32)>,
 }
 
 impl StackSpec {
@@ -119,6 +124,7 @@ impl StackSpec {
             redis_key_prefix: None,
             rust_log: "info".into(),
             extra_env: Vec::new(),
+            topics: vec![(seckill_order::message::ORDER_TOPIC.to_owned(), 4)],
         }
     }
 

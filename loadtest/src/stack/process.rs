@@ -82,6 +82,9 @@ impl Stack {
         let child = self.spawn(component)?;
         self.children.insert(component, child);
         self.wait_healthy(component, started).await?;
+        if component == Component::Broker {
+            self.create_topics().await?;
+        }
         Ok(started.elapsed())
     }
 
@@ -175,6 +178,18 @@ impl Stack {
             }
             tokio::time::sleep(PROBE_PAUSE).await;
         }
+    }
+
+    /// Creates the spec's topics (idempotent: an existing topic is updated to the same).
+    async fn create_topics(&self) -> Result<()> {
+        if self.spec.topics.is_empty() {
+            return Ok(());
+        }
+        let admin = mq_core::client::Admin::connect(self.spec.namesrv_addr()).await?;
+        for (topic, queues) in &self.spec.topics {
+            admin.create_topic(topic, *queues).await?;
+        }
+        Ok(())
     }
 
     /// `kill -9` of `component`; waits until it is gone.

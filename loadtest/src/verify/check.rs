@@ -11,7 +11,7 @@
 //! **S** is given (`--initial-stock`) or derived as MySQL stock + orders (then the second half
 //! of 2 holds by construction and only "≥ 0" is checked).
 //! **U** is the union of the users with a definite answer in the load log (`QUEUED`,
-//! `DUPLICATE`, `SOLD_OUT`), the users holding orders and the users Redis remembers (buyers,
+//! `DUPLICATE`, `SOLD_OUT`, or `ANSWERED` from oha), the users holding orders and the users Redis remembers (buyers,
 //! results). Without a load log, users who only ever heard `SOLD_OUT` are unknown, so U is a
 //! lower bound and invariant 1 can only catch orders below it — still sound, never a false
 //! alarm. Users who only got `UNAVAILABLE`/no answer never took part and are not counted.

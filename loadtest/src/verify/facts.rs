@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use redis::aio::MultiplexedConnection;
 use seckill_order::GoodsKeys;
 use serde::Serialize;
-use sqlx::MySqlPool;
 
 use crate::error::Result;
 
@@ -46,11 +45,14 @@ pub struct GoodsRow {
 }
 
 /// Every row of `goods`.
-pub async fn goods_rows(pool: &MySqlPool) -> Result<BTreeMap<i64, GoodsRow>> {
+pub async fn goods_rows<'c, E>(db: E) -> Result<BTreeMap<i64, GoodsRow>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::MySql>,
+{
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT CAST(id AS SIGNED), CAST(stocks AS SIGNED), CAST(spike AS SIGNED) FROM goods",
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
@@ -67,10 +69,13 @@ pub async fn goods_rows(pool: &MySqlPool) -> Result<BTreeMap<i64, GoodsRow>> {
 }
 
 /// Every order, by goods and user.
-pub async fn orders(pool: &MySqlPool) -> Result<BTreeMap<i64, BTreeMap<i64, Vec<String>>>> {
+pub async fn orders<'c, E>(db: E) -> Result<BTreeMap<i64, BTreeMap<i64, Vec<String>>>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::MySql>,
+{
     let rows: Vec<(i64, i64, String)> =
         sqlx::query_as("SELECT goods_id, user_id, order_sn FROM order_records ORDER BY id")
-            .fetch_all(pool)
+            .fetch_all(db)
             .await?;
     let mut out: BTreeMap<i64, BTreeMap<i64, Vec<String>>> = BTreeMap::new();
     for (goods_id, user_id, order_sn) in rows {

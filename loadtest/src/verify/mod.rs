@@ -121,11 +121,11 @@ pub async fn verify(config: &VerifyConfig) -> Result<Report> {
     .await
     .map_err(|_| Error::Config(format!("Redis at {} did not answer", config.redis_url)))??;
 
-    let goods_rows = facts::goods_rows(&pool).await?;
     let goods: Vec<i64> = match &config.goods {
         Some(list) => list.clone(),
         None => {
-            let mut set: BTreeSet<i64> = goods_rows
+            let mut set: BTreeSet<i64> = facts::goods_rows(&pool)
+                .await?
                 .iter()
                 .filter(|(_, row)| row.on_sale)
                 .map(|(&id, _)| id)
@@ -154,8 +154,12 @@ pub async fn verify(config: &VerifyConfig) -> Result<Report> {
         None => DrainReport::skipped(),
     };
 
-    // Read after the drain so the facts are the settled ones.
-    let mut orders = facts::orders(&pool).await?;
+    // Read (again) after the drain so stock and orders are the settled ones, in one
+    // transaction: under InnoDB's default REPEATABLE READ both reads see one snapshot.
+    let mut tx = pool.begin().await?;
+    let goods_rows = facts::goods_rows(&mut *tx).await?;
+    let mut orders = facts::orders(&mut *tx).await?;
+    tx.rollback().await?;
     pool.close().await;
     let mut goods_reports = Vec::new();
     let mut violations = Vec::new();
