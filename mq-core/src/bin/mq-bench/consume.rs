@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use mq_core::client::{ConsumeFrom, ConsumeResult, PushConsumer, listener_fn};
 
 use crate::produce::{ClientArgs, Target, print_scenario, produce_for};
+use crate::report::BenchLine;
 
 /// Options of `mq-bench consume`.
 #[derive(Debug, clap::Args)]
@@ -20,6 +21,10 @@ pub struct ConsumeArgs {
     /// Messages per listener call.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
+    /// Also measure the time from one of two instances dying (sockets closed, no goodbye)
+    /// to the other owning every queue.
+    #[arg(long)]
+    pub takeover: bool,
 }
 
 /// Runs `mq-bench consume`.
@@ -79,6 +84,63 @@ pub fn run(args: &ConsumeArgs) -> anyhow::Result<()> {
                 args.common.json,
             )?;
         }
-        anyhow::Ok(())
+        if args.takeover {
+            let micros = takeover(&target, args.common.queues).await?;
+            BenchLine {
+                bench: "mq-bench consume".to_owned(),
+                scenario: format!(
+                    "takeover of {} queues after an instance dies",
+                    args.common.queues
+                ),
+                value: micros,
+                unit: "us".to_owned(),
+                reference: None,
+                reference_name: "-".to_owned(),
+                ratio: None,
+            }
+            .print(args.common.json)?;
+        }
+        target.close().await
     })
+}
+
+/// Two instances split the topic; one is dropped without a shutdown; returns the microseconds
+/// until the survivor owns every queue.
+async fn takeover(target: &Target, queues: i32) -> anyhow::Result<f64> {
+    let group = format!("mq_bench_takeover_{}", std::process::id());
+    let start = |_: ()| {
+        PushConsumer::builder(&group)
+            .namesrv_addr(&target.namesrv)
+            .subscribe(&target.topic, "*")
+            .start(listener_fn(|_| async { ConsumeResult::Success }))
+    };
+    let survivor = start(()).await?;
+    let victim = start(()).await?;
+    let owned = |c: &PushConsumer| target_queues(c, &target.topic);
+    let all = usize::try_from(queues).unwrap_or(0);
+    let limit = Instant::now() + Duration::from_secs(60);
+    // Settled: both own some and together exactly all (a hand-over briefly double-counts).
+    while owned(&survivor) == 0 || owned(&victim) == 0 || owned(&survivor) + owned(&victim) != all {
+        anyhow::ensure!(
+            Instant::now() < limit,
+            "the two instances never split the queues"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let died = Instant::now();
+    drop(victim);
+    while owned(&survivor) < all {
+        anyhow::ensure!(Instant::now() < limit, "no takeover within a minute");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let micros = died.elapsed().as_secs_f64() * 1e6;
+    survivor.shutdown().await;
+    Ok(micros)
+}
+
+fn target_queues(c: &PushConsumer, topic: &str) -> usize {
+    c.assigned_queues()
+        .iter()
+        .filter(|q| q.topic == topic)
+        .count()
 }

@@ -98,6 +98,6 @@ pub fn run(args: &E2eArgs) -> anyhow::Result<()> {
                 args.common.json,
             )?;
         }
-        anyhow::Ok(())
+        target.close().await
     })
 }

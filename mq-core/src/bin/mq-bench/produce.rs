@@ -58,12 +58,14 @@ pub struct Target {
     local: Option<(LocalCluster, PathBuf)>,
 }
 
-impl Drop for Target {
-    fn drop(&mut self) {
+impl Target {
+    /// Stops an in-process cluster (its store closed cleanly) and removes its files.
+    pub async fn close(mut self) -> anyhow::Result<()> {
         if let Some((cluster, dir)) = self.local.take() {
-            drop(cluster);
-            let _cleanup = std::fs::remove_dir_all(dir);
+            cluster.shutdown().await?;
+            std::fs::remove_dir_all(dir)?;
         }
+        Ok(())
     }
 }
 
@@ -196,7 +198,7 @@ pub fn run(args: &ProduceArgs) -> anyhow::Result<()> {
                 args.common.json,
             )?;
         }
-        anyhow::Ok(())
+        target.close().await
     })
 }
 
