@@ -270,3 +270,80 @@ impl RouteTable {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::protocol::body::route::{BrokerData, QueueData};
+
+    fn broker(name: &str, addrs: &[(i64, &str)]) -> BrokerData {
+        BrokerData {
+            cluster: "c".into(),
+            broker_name: name.into(),
+            broker_addrs: addrs
+                .iter()
+                .map(|(id, a)| (*id, (*a).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+            ..BrokerData::default()
+        }
+    }
+
+    fn queues(name: &str, read: i32, write: i32, perm: i32) -> QueueData {
+        QueueData {
+            broker_name: name.into(),
+            read_queue_nums: read,
+            write_queue_nums: write,
+            perm,
+            topic_sys_flag: 0,
+        }
+    }
+
+    #[test]
+    fn queue_lists_follow_permissions_and_live_masters() {
+        let data = TopicRouteData {
+            broker_datas: vec![
+                broker("a", &[(0, "h:1")]),
+                broker("b", &[(0, "h:2")]),
+                // A slave only: no master, so none of its queues are used.
+                broker("c", &[(1, "h:3")]),
+            ],
+            queue_datas: vec![
+                queues("b", 2, 2, PERM_READ | PERM_WRITE),
+                queues("a", 3, 1, PERM_READ),
+                queues("c", 4, 4, PERM_READ | PERM_WRITE),
+            ],
+            ..TopicRouteData::default()
+        };
+        let route = TopicRoute::new("T", data);
+        let write: Vec<_> = route
+            .write_queues
+            .iter()
+            .map(|q| (q.broker_name.as_str(), q.queue_id))
+            .collect();
+        assert_eq!(write, vec![("b", 0), ("b", 1)]);
+        let read: Vec<_> = route
+            .read_queues
+            .iter()
+            .map(|q| (q.broker_name.as_str(), q.queue_id))
+            .collect();
+        assert_eq!(read, vec![("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1)]);
+        assert_eq!(route.master_addr("b"), Some("h:2"));
+        assert_eq!(route.master_addr("c"), None);
+        assert_eq!(route.masters().len(), 2);
+    }
+
+    #[test]
+    fn the_auto_create_stand_in_caps_the_queue_count() {
+        let data = TopicRouteData {
+            broker_datas: vec![broker("a", &[(0, "h:1")])],
+            queue_datas: vec![queues("a", 8, 8, PERM_READ | PERM_WRITE | 1)],
+            ..TopicRouteData::default()
+        };
+        let route = TopicRoute::auto_create("New", data);
+        assert!(route.auto_create);
+        assert_eq!(route.write_queues.len(), DEFAULT_TOPIC_QUEUE_NUMS as usize);
+        assert!(route.write_queues.iter().all(|q| q.topic == "New"));
+    }
+}
