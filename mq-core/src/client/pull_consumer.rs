@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::core::{ClientConfig, ClientCore, parse_namesrv_list};
-use super::error::ClientResult;
+use super::error::{ClientError, ClientResult};
 use super::pull_result::{PullResult, PullStatus};
 use super::validate::{check_group, check_topic};
 use crate::protocol::MessageQueue;
@@ -126,10 +126,15 @@ impl PullConsumer {
         };
         let addr = self.core.addr_of(mq).await?;
         let timeout = self.core.config.request_timeout + suspend;
-        let mut result = self
+        let pulled = self
             .core
             .pull(&addr, &mq.broker_name, header, timeout)
-            .await?;
+            .await;
+        if let Err(ClientError::Connect { .. } | ClientError::ConnectionClosed { .. }) = &pulled {
+            // The broker may have moved: the next call should use a fresh route.
+            let _stale = self.core.routes.refresh(&mq.topic).await;
+        }
+        let mut result = pulled?;
         if result.status == PullStatus::Found {
             // Tag hashes can collide on the broker: confirm the tag string here.
             result
