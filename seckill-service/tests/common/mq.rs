@@ -45,15 +45,9 @@ impl Names {
 
 /// A broker and name server in `dir`, with one-second delay levels and the order topic
 /// created (so consumers find its route at once).
-///
-/// The broker re-registers its topics every second: it announces a new `%DLQ%` topic to the
-/// name server only with its periodic registration (unlike a new `%RETRY%` topic, which it
-/// announces at once), and the dead-letter handler can only find the topic through the name
-/// server.
 pub async fn cluster(dir: &std::path::Path, names: &Names) -> LocalCluster {
     let cluster = LocalCluster::builder()
         .delay_levels(FAST_DELAY_LEVELS)
-        .configure(|broker| broker.register_interval = Duration::from_secs(1))
         .start(dir)
         .await
         .unwrap();
