@@ -52,7 +52,10 @@ impl TestCluster {
         let admin = Admin::connect(self.namesrv()).await.unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while admin.brokers().await.unwrap().is_empty() {
-            assert!(tokio::time::Instant::now() < deadline, "broker never registered");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "broker never registered"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
