@@ -122,6 +122,8 @@ async fn the_broker_refusal_is_a_typed_broker_error() {
     let big = Producer::builder(unique("errors_pg5"))
         .namesrv_addr(tc.namesrv())
         .max_message_size(8 * 1024 * 1024)
+        // Raw, so the broker sees all 5 MiB (compressed, this body would fit).
+        .compress_over(0)
         .start()
         .await
         .unwrap();

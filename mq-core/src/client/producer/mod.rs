@@ -21,6 +21,8 @@ use super::validate::check_group;
 use crate::protocol::MessageQueue;
 use crate::protocol::body::heartbeat::{HeartbeatData, ProducerData};
 
+/// RocketMQ's `compressMsgBodyOverHowmuch` default: bodies from 4 KiB are compressed.
+pub const DEFAULT_COMPRESS_OVER: usize = 4096;
 /// RocketMQ's `maxMessageSize` default: 4 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 
@@ -33,6 +35,7 @@ pub struct ProducerBuilder {
     send_timeout: Duration,
     retry_times: u32,
     max_message_size: usize,
+    compress_over: usize,
 }
 
 impl ProducerBuilder {
@@ -58,6 +61,13 @@ impl ProducerBuilder {
     /// Largest body (or encoded batch) accepted, in bytes (default 4 MiB).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
+        self
+    }
+
+    /// Bodies of at least this many bytes are sent zlib-compressed (default 4096, as Java's
+    /// `compressMsgBodyOverHowmuch`; 0 = never). Consumers inflate them transparently.
+    pub fn compress_over(mut self, bytes: usize) -> Self {
+        self.compress_over = bytes;
         self
     }
 
@@ -88,6 +98,7 @@ impl ProducerBuilder {
             send_timeout: self.send_timeout,
             retry_times: self.retry_times,
             max_message_size: self.max_message_size,
+            compress_over: self.compress_over,
             next_queue: AtomicUsize::new(rand::random::<u16>().into()),
             closed: AtomicBool::new(false),
             cancel: CancellationToken::new(),
@@ -104,6 +115,7 @@ struct ProducerInner {
     send_timeout: Duration,
     retry_times: u32,
     max_message_size: usize,
+    compress_over: usize,
     /// Round-robin position over a topic's write queues.
     next_queue: AtomicUsize,
     closed: AtomicBool,
@@ -131,6 +143,7 @@ impl Producer {
             send_timeout: Duration::from_secs(3),
             retry_times: 2,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            compress_over: DEFAULT_COMPRESS_OVER,
         }
     }
 
