@@ -284,7 +284,7 @@ async fn take_places(redis_url: &str, prefix: &str, orders: i64) -> Result<()> {
         try_join_all(chunk.iter().map(|user| {
             let mut conn = conn.clone();
             let keys = &keys;
-            async move { gate::take(&mut conn, keys, *user).await }
+            async move { gate::take(&mut conn, keys, *user, &format!("drain-{user}")).await }
         }))
         .await?;
     }

@@ -32,17 +32,21 @@ pub enum TakeOutcome {
     NotFound,
 }
 
-/// Takes a place for `user_id`: dedup marker, stock decrement and `PENDING` result, atomically.
+/// Takes a place for `user_id` on behalf of gate request `request_id`: dedup marker, stock
+/// decrement and `PENDING` result, atomically.
 pub async fn take<C: ConnectionLike + Send>(
     conn: &mut C,
     keys: &GoodsKeys,
     user_id: i64,
+    request_id: &str,
 ) -> Result<TakeOutcome> {
     let answer: i64 = TAKE
         .key(&keys.stock)
         .key(&keys.buyers)
         .key(&keys.results)
+        .key(&keys.requests)
         .arg(user_id)
+        .arg(request_id)
         .invoke_async(conn)
         .await?;
     match answer {
@@ -66,13 +70,36 @@ pub enum GiveBack {
     Failed,
 }
 
-/// Returns `user_id`'s place: stock + 1 and the dedup marker removed. Idempotent: answers
-/// `true` only the first time for a place taken once.
+/// Returns `user_id`'s place, whichever request took it: stock + 1 and the dedup marker
+/// removed. Idempotent: answers `true` only the first time for a place taken once.
 pub async fn give_back<C: ConnectionLike + Send>(
     conn: &mut C,
     keys: &GoodsKeys,
     user_id: i64,
     how: GiveBack,
+) -> Result<bool> {
+    give_back_scoped(conn, keys, user_id, how, "").await
+}
+
+/// Returns `user_id`'s place only if gate request `request_id` took it. This is the undo for
+/// a take whose answer was lost (a Redis timeout): the script may or may not have run, and
+/// the place may since belong to another request, which must keep it.
+pub async fn give_back_request<C: ConnectionLike + Send>(
+    conn: &mut C,
+    keys: &GoodsKeys,
+    user_id: i64,
+    request_id: &str,
+    how: GiveBack,
+) -> Result<bool> {
+    give_back_scoped(conn, keys, user_id, how, request_id).await
+}
+
+async fn give_back_scoped<C: ConnectionLike + Send>(
+    conn: &mut C,
+    keys: &GoodsKeys,
+    user_id: i64,
+    how: GiveBack,
+    request_id: &str,
 ) -> Result<bool> {
     let mode = match how {
         GiveBack::Forget => "forget",
@@ -82,8 +109,10 @@ pub async fn give_back<C: ConnectionLike + Send>(
         .key(&keys.stock)
         .key(&keys.buyers)
         .key(&keys.results)
+        .key(&keys.requests)
         .arg(user_id)
         .arg(mode)
+        .arg(request_id)
         .invoke_async(conn)
         .await?;
     Ok(answer == 1)

@@ -15,6 +15,8 @@ pub struct GoodsKeys {
     pub buyers: String,
     /// Hash user id → result (`PENDING`, `SUCCESS:<orderSn>`, `FAILED`).
     pub results: String,
+    /// Hash user id → id of the gate request that took the place (scopes an undo).
+    pub requests: String,
 }
 
 impl GoodsKeys {
@@ -26,12 +28,13 @@ impl GoodsKeys {
             stock: format!("{base}:stock"),
             buyers: format!("{base}:buyers"),
             results: format!("{base}:results"),
+            requests: format!("{base}:requests"),
         })
     }
 
     /// All keys, for deleting a goods' state (tests, re-runs).
-    pub fn all(&self) -> [&str; 3] {
-        [&self.stock, &self.buyers, &self.results]
+    pub fn all(&self) -> [&str; 4] {
+        [&self.stock, &self.buyers, &self.results, &self.requests]
     }
 }
 

@@ -34,7 +34,9 @@ async fn a_stampede_takes_exactly_the_stock() {
         for _repeat in 0..3 {
             let (mut conn, keys) = (conn.clone(), keys.clone());
             tasks.push(tokio::spawn(async move {
-                gate::take(&mut conn, &keys, user).await.unwrap()
+                gate::take(&mut conn, &keys, user, &format!("r{user}"))
+                    .await
+                    .unwrap()
             }));
         }
     }
@@ -60,15 +62,15 @@ async fn a_duplicate_never_touches_stock_and_sold_out_leaves_no_marker() {
     let mut conn = redis().await;
     let keys = fresh_goods(&mut conn, "dup", 1).await;
     assert_eq!(
-        gate::take(&mut conn, &keys, 7).await.unwrap(),
+        gate::take(&mut conn, &keys, 7, "r7").await.unwrap(),
         TakeOutcome::Taken { stock_left: 0 }
     );
     assert_eq!(
-        gate::take(&mut conn, &keys, 7).await.unwrap(),
+        gate::take(&mut conn, &keys, 7, "r7").await.unwrap(),
         TakeOutcome::Duplicate
     );
     assert_eq!(
-        gate::take(&mut conn, &keys, 8).await.unwrap(),
+        gate::take(&mut conn, &keys, 8, "r8").await.unwrap(),
         TakeOutcome::SoldOut
     );
     assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(0));
@@ -94,7 +96,7 @@ async fn give_back_restores_the_exact_state_once() {
     let mut conn = redis().await;
     let keys = fresh_goods(&mut conn, "giveback", 5).await;
     assert!(matches!(
-        gate::take(&mut conn, &keys, 1).await.unwrap(),
+        gate::take(&mut conn, &keys, 1, "r1").await.unwrap(),
         TakeOutcome::Taken { .. }
     ));
     assert!(
@@ -114,7 +116,7 @@ async fn give_back_restores_the_exact_state_once() {
     );
 
     assert!(matches!(
-        gate::take(&mut conn, &keys, 2).await.unwrap(),
+        gate::take(&mut conn, &keys, 2, "r2").await.unwrap(),
         TakeOutcome::Taken { .. }
     ));
     assert!(
@@ -129,7 +131,7 @@ async fn give_back_restores_the_exact_state_once() {
     assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(5));
     // The failed user may try again: the marker is gone.
     assert!(matches!(
-        gate::take(&mut conn, &keys, 2).await.unwrap(),
+        gate::take(&mut conn, &keys, 2, "r2").await.unwrap(),
         TakeOutcome::Taken { .. }
     ));
     result::record_success(&mut conn, &keys, 2, "sn-2")
@@ -153,7 +155,7 @@ async fn goods_without_a_stock_counter_is_not_found() {
         .await
         .unwrap();
     assert_eq!(
-        gate::take(&mut conn, &keys, 1).await.unwrap(),
+        gate::take(&mut conn, &keys, 1, "r1").await.unwrap(),
         TakeOutcome::NotFound
     );
     let exists: i64 = redis::cmd("EXISTS")
@@ -172,4 +174,45 @@ async fn warm_writes_only_where_absent_unless_overwriting() {
     assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(10));
     assert!(gate::warm(&mut conn, &keys, 99, true).await.unwrap());
     assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(99));
+}
+
+#[tokio::test]
+async fn a_scoped_give_back_undoes_only_its_own_request() {
+    let mut conn = redis().await;
+    let keys = fresh_goods(&mut conn, "scoped", 3).await;
+    // A request whose take never ran (or whose place is gone) gives nothing back.
+    assert!(
+        !gate::give_back_request(&mut conn, &keys, 5, "lost", GiveBack::Forget)
+            .await
+            .unwrap()
+    );
+    assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(3));
+
+    assert!(matches!(
+        gate::take(&mut conn, &keys, 5, "first").await.unwrap(),
+        TakeOutcome::Taken { .. }
+    ));
+    // Another request of the same user must not undo the place "first" holds.
+    assert!(
+        !gate::give_back_request(&mut conn, &keys, 5, "second", GiveBack::Forget)
+            .await
+            .unwrap()
+    );
+    assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(2));
+    // The request that took it can, once.
+    assert!(
+        gate::give_back_request(&mut conn, &keys, 5, "first", GiveBack::Forget)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !gate::give_back_request(&mut conn, &keys, 5, "first", GiveBack::Forget)
+            .await
+            .unwrap()
+    );
+    assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(3));
+    assert_eq!(
+        result::get(&mut conn, &keys, 5).await.unwrap(),
+        OrderResult::None
+    );
 }

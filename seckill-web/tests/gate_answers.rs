@@ -13,7 +13,9 @@ async fn a_user_holding_a_place_is_answered_duplicate_without_touching_stock() {
     let fx = Fixture::new("duplicate").await;
     fx.warm(1, 5).await;
     let mut redis = fx.redis.clone();
-    let taken = gate::take(&mut redis, &fx.keys(1), 42).await.unwrap();
+    let taken = gate::take(&mut redis, &fx.keys(1), 42, "r42")
+        .await
+        .unwrap();
     assert_eq!(taken, TakeOutcome::Taken { stock_left: 4 });
 
     let (status, body) = fx.get("/seckill?goodsId=1&userId=42").await;

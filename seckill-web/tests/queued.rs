@@ -34,7 +34,15 @@ async fn queued_means_the_order_message_is_in_the_broker() {
     assert!(order.timestamp > 0);
 
     let admin = Admin::connect(fx.mq.namesrv()).await.unwrap();
-    let by_key = admin.query_msg_by_key(&fx.topic, "1-42", 32).await.unwrap();
+    // The broker indexes keys a few milliseconds behind the append: poll briefly.
+    let mut by_key = Vec::new();
+    for _ in 0..100 {
+        by_key = admin.query_msg_by_key(&fx.topic, "1-42", 32).await.unwrap();
+        if !by_key.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(by_key.len(), 1, "{by_key:?}");
     assert_eq!(by_key[0].body, msg.body);
 

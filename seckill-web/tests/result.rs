@@ -20,7 +20,7 @@ async fn each_stored_result_is_reported() {
     assert_eq!(body["status"], "NONE");
     assert!(body["orderSn"].is_null());
 
-    gate::take(&mut redis, &keys, 1).await.unwrap();
+    gate::take(&mut redis, &keys, 1, "r1").await.unwrap();
     let (_, body) = fx.get("/seckill/result?goodsId=1&userId=1").await;
     assert_eq!(body["status"], "PENDING");
 
@@ -35,7 +35,7 @@ async fn each_stored_result_is_reported() {
         (Some(1), Some(1))
     );
 
-    gate::take(&mut redis, &keys, 2).await.unwrap();
+    gate::take(&mut redis, &keys, 2, "r2").await.unwrap();
     gate::give_back(&mut redis, &keys, 2, GiveBack::Failed)
         .await
         .unwrap();

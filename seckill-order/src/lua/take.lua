@@ -1,8 +1,10 @@
 -- The gate's one atomic step: per-user dedup and stock pre-deduction together.
--- KEYS[1] stock counter, KEYS[2] buyers set, KEYS[3] results hash; ARGV[1] user id.
+-- KEYS[1] stock counter, KEYS[2] buyers set, KEYS[3] results hash, KEYS[4] requests hash;
+-- ARGV[1] user id, ARGV[2] the gate request's id.
 -- Answers: >= 0 taken (stock left), -1 goods not warmed, -2 duplicate, -3 sold out.
 -- A duplicate never touches stock; a sold-out answer leaves no marker, so the user may try
--- again if stock is given back later.
+-- again if stock is given back later. The request id is remembered so that an undo can be
+-- scoped to the request that took the place (see give_back.lua).
 local stock = redis.call('GET', KEYS[1])
 if not stock then
   return -1
@@ -16,4 +18,5 @@ end
 local left = redis.call('DECR', KEYS[1])
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], 'PENDING')
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 return left

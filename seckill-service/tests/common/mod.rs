@@ -43,9 +43,14 @@ impl TestRedis {
 
     /// Runs the gate's atomic take for `user_id`, as seckill-web does before sending.
     pub async fn take(&self, goods_id: i64, user_id: i64) {
-        let outcome = gate::take(&mut self.conn.clone(), &self.keys(goods_id), user_id)
-            .await
-            .unwrap();
+        let outcome = gate::take(
+            &mut self.conn.clone(),
+            &self.keys(goods_id),
+            user_id,
+            &format!("take-{user_id}"),
+        )
+        .await
+        .unwrap();
         assert!(
             matches!(outcome, TakeOutcome::Taken { .. }),
             "take for user {user_id}: {outcome:?}"

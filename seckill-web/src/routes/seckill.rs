@@ -92,11 +92,21 @@ async fn take_and_publish(
     ids: GoodsUser,
 ) -> Result<GateAnswer, AppError> {
     let seen = state.sold_out.observe();
+    let request_id = uuid::Uuid::now_v7().to_string();
     let mut redis = state.redis.clone();
     let started = Instant::now();
-    let taken = gate::take(&mut redis, &keys, ids.user_id).await;
+    let taken = gate::take(&mut redis, &keys, ids.user_id, &request_id).await;
     metrics::redis_step("take", started, taken.is_ok());
-    match taken? {
+    let taken = match taken {
+        Ok(taken) => taken,
+        Err(error) => {
+            // The script may have run with only its answer lost (a timeout): undo this
+            // request's place, if it took one, so no unit is held for an order never sent.
+            give_back(&state, &keys, ids, &request_id).await;
+            return Err(error.into());
+        }
+    };
+    match taken {
         TakeOutcome::NotFound => Err(AppError::GoodsNotFound {
             goods_id: ids.goods_id,
         }),
@@ -111,7 +121,7 @@ async fn take_and_publish(
                 // failed publish below gives the unit back and clears the flag again.
                 state.sold_out.mark_sold_out(ids.goods_id, seen);
             }
-            publish_or_give_back(&state, &keys, ids).await
+            publish_or_give_back(&state, &keys, ids, request_id).await
         }
     }
 }
@@ -120,11 +130,12 @@ async fn publish_or_give_back(
     state: &AppState,
     keys: &GoodsKeys,
     ids: GoodsUser,
+    request_id: String,
 ) -> Result<GateAnswer, AppError> {
     let order = OrderMessage {
         goods_id: ids.goods_id,
         user_id: ids.user_id,
-        request_id: uuid::Uuid::now_v7().to_string(),
+        request_id,
         timestamp: unix_millis(),
     };
     let started = Instant::now();
@@ -146,21 +157,24 @@ async fn publish_or_give_back(
         }
         Err(error) => {
             metrics::publish(started, error.label());
-            give_back(state, keys, ids).await;
+            give_back(state, keys, ids, &order.request_id).await;
             Err(AppError::Publish(error))
         }
     }
 }
 
-/// Returns the place of a user whose order message was not acknowledged. `give_back` is
-/// idempotent (it returns stock only while the user's marker exists), so retrying after an
-/// ambiguous Redis error cannot return the unit twice.
-async fn give_back(state: &AppState, keys: &GoodsKeys, ids: GoodsUser) {
+/// Returns the place request `request_id` took, if it took one (its message was not
+/// acknowledged, or its take's answer was lost). The give-back is idempotent and scoped to
+/// the request, so retrying after an ambiguous Redis error cannot return the unit twice nor
+/// undo a place another request holds.
+async fn give_back(state: &AppState, keys: &GoodsKeys, ids: GoodsUser, request_id: &str) {
     let mut redis = state.redis.clone();
     for pause in GIVE_BACK_PAUSES {
         tokio::time::sleep(pause).await;
         let started = Instant::now();
-        let returned = gate::give_back(&mut redis, keys, ids.user_id, GiveBack::Forget).await;
+        let returned =
+            gate::give_back_request(&mut redis, keys, ids.user_id, request_id, GiveBack::Forget)
+                .await;
         metrics::redis_step("give_back", started, returned.is_ok());
         match returned {
             Ok(_) => {
