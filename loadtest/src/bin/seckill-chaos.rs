@@ -48,8 +48,9 @@ struct Cli {
     /// When the broker is killed, seconds after the load started.
     #[arg(long, default_value_t = 10)]
     kill_broker_at: u64,
-    /// How long each killed process stays down, seconds.
-    #[arg(long, default_value_t = 2)]
+    /// How long each killed process stays down, seconds (above the gate's 3 s send timeout,
+    /// so orders sent while the broker is down are answered 503 and their places given back).
+    #[arg(long, default_value_t = 5)]
     down_secs: u64,
     /// Keep the run's directory (logs, broker store, load log) afterwards.
     #[arg(long)]
@@ -97,6 +98,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         sandbox.stack.spec().log_dir().display()
     );
     sandbox.set_stock(1, cli.stock).await?;
+    let initial_stock = sandbox.mysql_stocks().await?;
 
     let load = LoadConfig {
         base_url: sandbox.stack.spec().web_url(),
@@ -141,7 +143,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     println!("load: {}", outcome.load);
     println!("load log: {} ({records} records)", log_path.display());
 
-    let report = verify::verify(&sandbox.verify_config(Some(log_path))).await?;
+    let mut config = sandbox.verify_config(Some(log_path));
+    config.initial_stock = initial_stock;
+    let report = verify::verify(&config).await?;
     if cli.json {
         println!("{}", report.to_json());
     } else {

@@ -63,7 +63,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     println!("seckill-stack: logs in {}", spec.log_dir().display());
     let mut stack = Stack::new(spec.clone())?;
     for component in Component::ALL {
-        print!("seckill-stack: starting {component:<16}");
+        print!("seckill-stack: starting {:<16} ", component.binary());
         std::io::Write::flush(&mut std::io::stdout())?;
         match stack.start_component(component).await {
             Ok(took) => println!(

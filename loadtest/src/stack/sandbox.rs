@@ -103,6 +103,17 @@ impl Sandbox {
         Ok(())
     }
 
+    /// `goods.stocks` per goods now: the initial stock S when read before a run.
+    pub async fn mysql_stocks(&self) -> Result<std::collections::BTreeMap<i64, i64>> {
+        let mut conn = MySqlConnection::connect(&self.database.url).await?;
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT CAST(id AS SIGNED), CAST(stocks AS SIGNED) FROM goods")
+                .fetch_all(&mut conn)
+                .await?;
+        conn.close().await?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// Stops the stack, drops the database, deletes the Redis keys and the work directory.
     /// With `keep_files` the work directory (logs, store, load log) stays for inspection.
     pub async fn cleanup(mut self, keep_files: bool) -> Result<()> {
