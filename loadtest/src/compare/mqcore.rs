@@ -37,6 +37,14 @@ impl MqCore {
         .map_err(|e| err("temp dir", e))?;
         let cluster = LocalCluster::builder()
             .flush_disk_type(flush)
+            // The run writes a few hundred MB into a store removed afterwards; a shared
+            // development disk is often past the production thresholds (retention at 75-85%,
+            // appends refused at 90%), which would refuse or delete the benchmark's messages.
+            .configure(|c| {
+                c.store.disk_max_used_space_ratio = 0.97;
+                c.store.disk_clean_forcibly_ratio = 0.98;
+                c.store.disk_full_ratio = 0.99;
+            })
             .start(dir.path())
             .await
             .map_err(|e| err("start LocalCluster", e))?;
