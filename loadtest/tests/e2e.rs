@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use loadtest::chaos::{self, ChaosStep};
-use loadtest::driver::{self, LoadConfig};
+use loadtest::driver::{self, LoadConfig, LoadSummary};
 use loadtest::load_log::LoadLogWriter;
 use loadtest::stack::{
     Component, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, Sandbox, build_stack_binaries,
@@ -62,6 +62,21 @@ async fn verify_run(sandbox: &Sandbox, log: &Path) -> Report {
     report
 }
 
+/// Every request got a definite answer: a 503 here means the stack could not take orders
+/// (e.g. the broker refuses appends when the disk is over 90 % full), not a broken invariant.
+fn assert_all_answered(summary: &LoadSummary, sandbox: &Sandbox) {
+    let unanswered: u64 = ["UNAVAILABLE", "ERROR"]
+        .iter()
+        .filter_map(|s| summary.final_statuses.get(*s))
+        .sum();
+    assert_eq!(
+        unanswered,
+        0,
+        "the gate could not take orders ({summary}); see {}",
+        sandbox.stack.spec().log_dir().display()
+    );
+}
+
 fn orders_by_goods(report: &Report) -> BTreeMap<i64, u64> {
     report
         .goods
@@ -95,6 +110,7 @@ async fn a_flash_sale_keeps_every_invariant() {
     eprintln!("load: {summary}");
     assert_eq!(summary.requests, 3000);
     assert_eq!(records, summary.attempts);
+    assert_all_answered(&summary, &sandbox);
 
     let report = verify_run(&sandbox, &log).await;
     assert!(
@@ -145,6 +161,7 @@ async fn kill_9_of_seckill_service_mid_run_loses_and_duplicates_nothing() {
         eprintln!("{:>6.1} s  {}", event.at_secs, event.what);
     }
     eprintln!("load: {}", outcome.load);
+    assert_all_answered(&outcome.load, &sandbox);
     assert!(
         outcome.events.iter().all(|e| !e.what.starts_with("note:")),
         "the load ended before the kill"
