@@ -102,7 +102,12 @@ async fn take_and_publish(
         Err(error) => {
             // The script may have run with only its answer lost (a timeout): undo this
             // request's place, if it took one, so no unit is held for an order never sent.
-            give_back(&state, &keys, ids, &request_id).await;
+            // In the background: Redis is failing, so the undo may wait out its own timeouts,
+            // and the caller's 503 must not wait for them (shutdown still waits for the task).
+            let undo_state = state.clone();
+            state.tasks.spawn(async move {
+                give_back(&undo_state, &keys, ids, &request_id).await;
+            });
             return Err(error.into());
         }
     };
