@@ -219,7 +219,7 @@ async fn bind_again(addr: SocketAddr) -> crate::Result<TcpListener> {
 async fn wait_until_accepting(addr: SocketAddr) -> crate::Result<()> {
     let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
     loop {
-        if TcpStream::connect(addr).await.is_ok() {
+        if accepts(addr).await {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
@@ -229,5 +229,15 @@ async fn wait_until_accepting(addr: SocketAddr) -> crate::Result<()> {
             )));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether a server accepts on `addr`. Test ports come from the ephemeral range, where a
+/// connect to a port nobody listens on can, now and then, connect the socket to itself
+/// (TCP simultaneous open); such a connection is not a server and must not count.
+async fn accepts(addr: SocketAddr) -> bool {
+    match TcpStream::connect(addr).await {
+        Ok(stream) => stream.local_addr().ok() != Some(addr),
+        Err(_) => false,
     }
 }

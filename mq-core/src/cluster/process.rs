@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 
-use super::{ClusterBuilder, READY_TIMEOUT, Running, start_namesrv, wait_until_accepting};
+use super::{ClusterBuilder, READY_TIMEOUT, Running, accepts, start_namesrv, wait_until_accepting};
 use crate::store::FlushDiskType;
 
 /// The name server of a [`ProcessCluster`]: a task, or a child process.
@@ -79,7 +79,16 @@ impl ProcessCluster {
                     .stderr(Stdio::from(log))
                     .kill_on_drop(true)
                     .spawn()?;
+                let mut child = child;
                 wait_until_accepting(addr).await?;
+                if let Some(status) = child.try_wait()? {
+                    // Something else answered on the port we picked (another test took it
+                    // between our probe bind and the child's bind), and the child lost it.
+                    return Err(crate::Error::Io(std::io::Error::other(format!(
+                        "the name server exited at start ({status}); see {}",
+                        dir.join("namesrv.log").display()
+                    ))));
+                }
                 (addr, NamesrvProcess::Child(child))
             }
         };
@@ -148,7 +157,7 @@ impl ProcessCluster {
         let mut child = command.spawn()?;
         let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
         loop {
-            if TcpStream::connect(self.broker_addr).await.is_ok() {
+            if accepts(self.broker_addr).await {
                 break;
             }
             if let Some(status) = child.try_wait()? {
