@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use client_support::{Collector, TestCluster, unique};
-use mq_core::client::{Message, MessageModel, Producer};
+use mq_core::client::MessageModel;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_broadcast_instance_gets_every_message() {
@@ -47,17 +47,7 @@ async fn every_broadcast_instance_gets_every_message() {
     assert_eq!(x1.assigned_queues().len(), 4);
     assert_eq!(x2.assigned_queues().len(), 4);
 
-    let producer = Producer::builder(unique("broadcast_pg"))
-        .namesrv_addr(tc.namesrv())
-        .start()
-        .await
-        .unwrap();
-    for i in 0..20 {
-        producer
-            .send(Message::new(&topic, format!("b{i}")))
-            .await
-            .unwrap();
-    }
+    tc.send_numbered(&topic, "b", 20).await;
     let all: BTreeSet<String> = (0..20).map(|i| format!("b{i}")).collect();
     for c in [&b1, &b2] {
         let got: BTreeSet<String> = c

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use client_support::{Collector, TestCluster, unique};
 use mq_core::client::connection::Connection;
-use mq_core::client::{Message, Producer};
 use mq_core::cluster::LocalCluster;
 use mq_core::protocol::body::heartbeat::{ConsumerData, HeartbeatData, SubscriptionData};
 use mq_core::protocol::{JsonBody, RemotingCommand};
@@ -82,17 +81,7 @@ async fn a_silent_instance_is_expired_and_its_queues_taken_over() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let producer = Producer::builder(unique("expiry_pg"))
-        .namesrv_addr(tc.namesrv())
-        .start()
-        .await
-        .unwrap();
-    for i in 0..20 {
-        producer
-            .send(Message::new(&topic, format!("e{i}")))
-            .await
-            .unwrap();
-    }
+    tc.send_numbered(&topic, "e", 20).await;
     // After the expiry the live instance owns every queue and gets every message.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while owned(&live) != 4 {

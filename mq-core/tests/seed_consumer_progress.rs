@@ -7,7 +7,7 @@ mod client_support;
 use std::time::Duration;
 
 use client_support::{Collector, TestCluster, unique};
-use mq_core::client::{Admin, Message, Producer};
+use mq_core::client::{Admin, Message};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lag_falls_to_zero_as_the_consumer_catches_up() {
@@ -19,17 +19,7 @@ async fn lag_falls_to_zero_as_the_consumer_catches_up() {
 
     // Register the group with a consumer that has not consumed anything yet... by starting
     // it after the sends with FirstOffset, the whole backlog is lag.
-    let producer = Producer::builder(unique("progress_pg"))
-        .namesrv_addr(tc.namesrv())
-        .start()
-        .await
-        .unwrap();
-    for i in 0..20 {
-        producer
-            .send(Message::new(&topic, format!("m{i}")))
-            .await
-            .unwrap();
-    }
+    let producer = tc.send_numbered(&topic, "m", 20).await;
     let status = admin.topic_status(&topic).await.unwrap();
     assert_eq!(status.len(), 2);
     assert_eq!(status.iter().map(|q| q.max - q.min).sum::<i64>(), 20);

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mq_core::client::{
-    Admin, ConsumeFrom, ConsumeResult, MessageExt, MessageListener, PushConsumer,
-    PushConsumerBuilder,
+    Admin, ConsumeFrom, ConsumeResult, Message, MessageExt, MessageListener, Producer,
+    PushConsumer, PushConsumerBuilder,
 };
 use mq_core::cluster::LocalCluster;
 use tokio::sync::Notify;
@@ -61,6 +61,23 @@ impl TestCluster {
     }
 
     /// A push consumer builder with test-friendly timers.
+    /// Starts a producer and sends `n` messages with bodies `{body_prefix}0`, `{body_prefix}1`,
+    /// …, each acknowledged; returns the producer for further sends.
+    pub async fn send_numbered(&self, topic: &str, body_prefix: &str, n: usize) -> Producer {
+        let producer = Producer::builder(unique(&format!("{body_prefix}_pg")))
+            .namesrv_addr(self.namesrv())
+            .start()
+            .await
+            .unwrap();
+        for i in 0..n {
+            producer
+                .send(Message::new(topic, format!("{body_prefix}{i}")))
+                .await
+                .unwrap();
+        }
+        producer
+    }
+
     pub fn consumer(&self, group: &str) -> PushConsumerBuilder {
         PushConsumer::builder(group)
             .namesrv_addr(self.namesrv())
