@@ -91,6 +91,22 @@ impl ClientChannel {
     }
 }
 
+#[cfg(test)]
+impl ClientChannel {
+    /// A channel whose receiver is dropped, for tests of the tables that hold channels.
+    pub(crate) fn detached(conn_id: u64) -> Self {
+        let (tx, _) = mpsc::channel(1);
+        Self {
+            conn_id,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            language: LanguageCode::Java,
+            version: 0,
+            serialize_type: SerializeType::Json,
+            tx,
+        }
+    }
+}
+
 /// Serves one accepted connection until the peer leaves, misbehaves, idles out, or the
 /// broker shuts down.
 pub(crate) async fn serve(

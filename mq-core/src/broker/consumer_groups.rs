@@ -3,8 +3,12 @@
 //! producers are connected. Heartbeats refresh an entry; a connection closing or going
 //! silent past the expiry removes it. Membership changes are reported to the caller, which
 //! sends NOTIFY_CONSUMER_IDS_CHANGED so the group rebalances.
+//!
+//! Besides the group's subscription table (the last heartbeat's, as in RocketMQ: pulls filter
+//! with it), each client's own subscriptions are kept, so that members subscribing
+//! differently can be reported to the caller and shown by GET_CONSUMER_CONNECTION_LIST.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -15,6 +19,7 @@ use crate::protocol::body::admin::{Connection, ConsumerConnection};
 use crate::protocol::body::heartbeat::{
     ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, SubscriptionData,
 };
+use crate::protocol::body::subscription_conflict::{SubscriptionConflict, subscription_conflicts};
 
 #[derive(Debug)]
 struct ClientEntry {
@@ -22,13 +27,40 @@ struct ClientEntry {
     last_seen: Instant,
 }
 
+/// A member of a consumer group and what its own heartbeats subscribe, topic → subscription.
+#[derive(Debug)]
+struct ConsumerClient {
+    entry: ClientEntry,
+    subscriptions: HashMap<String, SubscriptionData>,
+}
+
 #[derive(Debug)]
 struct ConsumerGroup {
     consume_type: ConsumeType,
     message_model: MessageModel,
     consume_from_where: ConsumeFromWhere,
+    /// The last heartbeat's subscriptions, whoever sent it: what pulls filter with.
     subscriptions: HashMap<String, SubscriptionData>,
-    clients: HashMap<String, ClientEntry>,
+    clients: HashMap<String, ConsumerClient>,
+}
+
+/// What a consumer heartbeat changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct ConsumerRegistration {
+    /// A new member, or a different group subscription table: the members must rebalance.
+    pub(crate) group_changed: bool,
+    /// Set only when the client's own subscriptions are new or changed (so once per change,
+    /// not on every heartbeat) and differ from another live member's.
+    pub(crate) mismatch: Option<SubscriptionMismatch>,
+}
+
+/// A member whose subscriptions differ from the heartbeating client's, and how.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct SubscriptionMismatch {
+    /// The other member's client id (the smallest, when several differ).
+    pub(crate) other_client: String,
+    /// The topics the two disagree on.
+    pub(crate) conflicts: Vec<SubscriptionConflict>,
 }
 
 /// Producer and consumer groups, shared by every handler.
@@ -40,14 +72,15 @@ pub(crate) struct ClientGroups {
 
 impl ClientGroups {
     /// Records a consumer heartbeat. Answers whether the group's membership or subscriptions
-    /// changed (a new client id, or a different subscription set), as RocketMQ decides.
+    /// changed (a new client id, or a different subscription set), as RocketMQ decides, and
+    /// whether the client newly subscribes differently from another member.
     pub(crate) fn register_consumer(
         &self,
         client_id: &str,
         channel: &ClientChannel,
         data: &ConsumerData,
         now: Instant,
-    ) -> bool {
+    ) -> ConsumerRegistration {
         let mut consumers = self.consumers.lock();
         let group = consumers
             .entry(data.group_name.clone())
@@ -61,33 +94,43 @@ impl ClientGroups {
         group.consume_type = data.consume_type;
         group.message_model = data.message_model;
         group.consume_from_where = data.consume_from_where;
-        let joined = match group.clients.get_mut(client_id) {
-            Some(entry) => {
-                // Same client id on a new connection (a reconnect): follow the new channel.
-                entry.channel = channel.clone();
-                entry.last_seen = now;
-                false
-            }
-            None => {
-                group.clients.insert(
-                    client_id.to_owned(),
-                    ClientEntry {
-                        channel: channel.clone(),
-                        last_seen: now,
-                    },
-                );
-                true
-            }
-        };
         let subscriptions: HashMap<String, SubscriptionData> = data
             .subscription_data_set
             .iter()
             .map(|s| (s.topic.clone(), s.clone()))
             .collect();
+        let (joined, own_changed) = match group.clients.get_mut(client_id) {
+            Some(client) => {
+                // Same client id on a new connection (a reconnect): follow the new channel.
+                client.entry.channel = channel.clone();
+                client.entry.last_seen = now;
+                let changed = !same_subscriptions(&client.subscriptions, &subscriptions);
+                client.subscriptions = subscriptions.clone();
+                (false, changed)
+            }
+            None => {
+                group.clients.insert(
+                    client_id.to_owned(),
+                    ConsumerClient {
+                        entry: ClientEntry {
+                            channel: channel.clone(),
+                            last_seen: now,
+                        },
+                        subscriptions: subscriptions.clone(),
+                    },
+                );
+                (true, true)
+            }
+        };
         let resubscribed = !same_subscriptions(&group.subscriptions, &subscriptions);
         // Always keep the latest copy: pulls compare their subVersion with it.
         group.subscriptions = subscriptions;
-        joined || resubscribed
+        ConsumerRegistration {
+            group_changed: joined || resubscribed,
+            mismatch: own_changed
+                .then(|| first_mismatch(group, client_id))
+                .flatten(),
+        }
     }
 
     /// Records a producer heartbeat.
@@ -153,10 +196,10 @@ impl ClientGroups {
             let mut consumers = self.consumers.lock();
             for (name, group) in consumers.iter_mut() {
                 let before = group.clients.len();
-                group.clients.retain(|id, e| {
-                    let keep = !gone(e);
+                group.clients.retain(|id, c| {
+                    let keep = !gone(&c.entry);
                     if !keep {
-                        tracing::info!(group = %name, client = %id, addr = %e.channel.addr(), "consumer left");
+                        tracing::info!(group = %name, client = %id, addr = %c.entry.channel.addr(), "consumer left");
                     }
                     keep
                 });
@@ -187,7 +230,10 @@ impl ClientGroups {
     /// The channels of a consumer group's clients (to notify them).
     pub(crate) fn consumer_channels(&self, group: &str) -> Vec<ClientChannel> {
         self.consumers.lock().get(group).map_or_else(Vec::new, |g| {
-            g.clients.values().map(|e| e.channel.clone()).collect()
+            g.clients
+                .values()
+                .map(|c| c.entry.channel.clone())
+                .collect()
         })
     }
 
@@ -225,20 +271,30 @@ impl ClientGroups {
         let mut connection_set: Vec<Connection> = g
             .clients
             .iter()
-            .map(|(id, e)| Connection {
+            .map(|(id, c)| Connection {
                 client_id: id.clone(),
-                client_addr: e.channel.addr().to_string(),
-                language: e.channel.language().name().to_owned(),
-                version: e.channel.version(),
+                client_addr: c.entry.channel.addr().to_string(),
+                language: c.entry.channel.language().name().to_owned(),
+                version: c.entry.channel.version(),
             })
             .collect();
         connection_set.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        let subscriptions_by_client: BTreeMap<String, Vec<SubscriptionData>> = g
+            .clients
+            .iter()
+            .map(|(id, c)| {
+                let mut subs: Vec<SubscriptionData> = c.subscriptions.values().cloned().collect();
+                subs.sort_by(|a, b| a.topic.cmp(&b.topic));
+                (id.clone(), subs)
+            })
+            .collect();
         Some(ConsumerConnection {
             connection_set,
             subscription_table: g.subscriptions.clone(),
             consume_type: g.consume_type,
             message_model: g.message_model,
             consume_from_where: g.consume_from_where,
+            subscriptions_by_client,
         })
     }
 
@@ -255,6 +311,27 @@ impl ClientGroups {
     }
 }
 
+/// The member (smallest id first) that subscribes differently from `client_id`, if any.
+fn first_mismatch(group: &ConsumerGroup, client_id: &str) -> Option<SubscriptionMismatch> {
+    let (own_id, own) = group.clients.get_key_value(client_id)?;
+    let mut others: Vec<(&String, &ConsumerClient)> = group
+        .clients
+        .iter()
+        .filter(|(id, _)| id.as_str() != client_id)
+        .collect();
+    others.sort_by(|a, b| a.0.cmp(b.0));
+    others.into_iter().find_map(|(other_id, other)| {
+        let conflicts = subscription_conflicts([
+            (own_id, own.subscriptions.values()),
+            (other_id, other.subscriptions.values()),
+        ]);
+        (!conflicts.is_empty()).then(|| SubscriptionMismatch {
+            other_client: other_id.clone(),
+            conflicts,
+        })
+    })
+}
+
 /// Subscriptions compare by topic and expression; `subVersion` changes on every client
 /// restart and must not count as a change (it would make every heartbeat a rebalance).
 fn same_subscriptions(
@@ -267,4 +344,62 @@ fn same_subscriptions(
                 sa.sub_string == sb.sub_string && sa.expression_type == sb.expression_type
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heartbeat(group: &str, subs: &[(&str, &str)]) -> ConsumerData {
+        ConsumerData {
+            group_name: group.to_owned(),
+            subscription_data_set: subs
+                .iter()
+                .map(|(topic, expr)| SubscriptionData {
+                    topic: (*topic).to_owned(),
+                    sub_string: (*expr).to_owned(),
+                    ..SubscriptionData::default()
+                })
+                .collect(),
+            ..ConsumerData::default()
+        }
+    }
+
+    #[test]
+    fn a_differing_member_is_reported_once_per_change() {
+        let groups = ClientGroups::default();
+        let now = Instant::now();
+        let register = |id: &str, conn: u64, subs: &[(&str, &str)]| {
+            groups.register_consumer(
+                id,
+                &ClientChannel::detached(conn),
+                &heartbeat("g", subs),
+                now,
+            )
+        };
+        let first = register("c1", 1, &[("T", "tagA")]);
+        assert!(first.group_changed && first.mismatch.is_none());
+        assert_eq!(register("c2", 2, &[("T", "tagA")]).mismatch, None);
+
+        let differing = register("c3", 3, &[("T", "tagB")]).mismatch;
+        let differing = differing.unwrap_or_else(|| panic!("c3 differs from c1"));
+        assert_eq!(differing.other_client, "c1");
+        assert_eq!(differing.conflicts[0].expressions["tagB"], ["c3"]);
+        assert_eq!(differing.conflicts[0].expressions["tagA"], ["c1"]);
+        // Heartbeats that repeat a known subscription set report nothing again.
+        assert_eq!(register("c3", 3, &[("T", "tagB")]).mismatch, None);
+        assert_eq!(register("c1", 1, &[("T", "tagA")]).mismatch, None);
+        // The pull filter still follows the last heartbeat, as in RocketMQ.
+        assert_eq!(
+            groups.subscription("g", "T").map(|s| s.sub_string),
+            Some("tagA".into())
+        );
+
+        let info = groups.connection_info("g").unwrap_or_default();
+        assert_eq!(info.subscriptions_by_client.len(), 3);
+        assert_eq!(info.subscriptions_by_client["c3"][0].sub_string, "tagB");
+
+        // Coming back in line is a change, but no longer a mismatch.
+        assert_eq!(register("c3", 3, &[("T", "tagA")]).mismatch, None);
+    }
 }

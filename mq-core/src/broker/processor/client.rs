@@ -46,10 +46,23 @@ pub(super) fn heartbeat(ctx: &Ctx, request: &RemotingCommand) -> Reply {
         if created {
             state.topics_changed();
         }
-        if state
+        let registered = state
             .groups
-            .register_consumer(&data.client_id, &channel, consumer, now)
-        {
+            .register_consumer(&data.client_id, &channel, consumer, now);
+        if let Some(mismatch) = &registered.mismatch {
+            // Queues are shared out regardless of subscription, so each instance silently
+            // skips the messages its own expression filters out (RocketMQ only documents this).
+            let differences: Vec<String> =
+                mismatch.conflicts.iter().map(ToString::to_string).collect();
+            tracing::warn!(
+                group = %consumer.group_name,
+                client = %data.client_id,
+                other_client = %mismatch.other_client,
+                differences = %differences.join("; "),
+                "instances of a consumer group subscribe differently"
+            );
+        }
+        if registered.group_changed {
             tracing::info!(group = %consumer.group_name, client = %data.client_id, addr = %channel.addr(), "consumer group changed");
             state.notify_consumer_ids_changed(&consumer.group_name);
         }

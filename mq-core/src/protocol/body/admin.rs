@@ -119,6 +119,11 @@ pub struct ConsumerConnection {
     pub message_model: MessageModel,
     /// Where a new group starts.
     pub consume_from_where: ConsumeFromWhere,
+    /// Not in RocketMQ: client id → that client's own subscriptions (from its heartbeats),
+    /// so instances that subscribe differently can be shown. Java's mqadmin ignores it; it is
+    /// absent from an Apache RocketMQ broker's answer, hence the default.
+    #[serde(default, deserialize_with = "null_default")]
+    pub subscriptions_by_client: BTreeMap<String, Vec<SubscriptionData>>,
 }
 
 /// GET_PRODUCER_CONNECTION_LIST response (`ProducerConnection`).
@@ -230,5 +235,42 @@ mod tests {
         assert_eq!(broker.master_addr(), Some("127.0.0.1:10911"));
         let empty = ResetOffsetBody::default().to_json().unwrap_or_default();
         assert_eq!(&empty[..], br#"{"offsetTable":{}}"#);
+    }
+
+    #[test]
+    fn reads_a_rocketmq_consumer_connection_without_per_client_subscriptions() {
+        let java = br#"{"connectionSet":[{"clientAddr":"10.0.0.5:50412","clientId":"10.0.0.5@123","language":"JAVA","version":399}],"consumeFromWhere":"CONSUME_FROM_FIRST_OFFSET","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","subscriptionTable":{"T":{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":1700000000000,"tagsSet":[],"topic":"T"}}}"#;
+        let conn = ConsumerConnection::from_json(java);
+        let conn = conn.ok().unwrap_or_default();
+        assert_eq!(conn.connection_set.len(), 1);
+        assert!(conn.subscription_table.contains_key("T"));
+        assert!(conn.subscriptions_by_client.is_empty());
+        // Ours carries the extra field beside every RocketMQ one, and reads back.
+        let mut ours = conn.clone();
+        ours.subscriptions_by_client.insert(
+            "10.0.0.5@123".to_owned(),
+            conn.subscription_table.into_values().collect(),
+        );
+        let json = String::from_utf8(ours.to_json().unwrap_or_default()).unwrap_or_default();
+        for key in [
+            "connectionSet",
+            "subscriptionTable",
+            "consumeType",
+            "messageModel",
+            "consumeFromWhere",
+        ] {
+            assert!(
+                json.contains(&format!(r#""{key}":"#)),
+                "{key} missing: {json}"
+            );
+        }
+        assert!(
+            json.contains(r#""subscriptionsByClient":{"10.0.0.5@123":[{"#),
+            "{json}"
+        );
+        assert_eq!(
+            ConsumerConnection::from_json(json.as_bytes()).ok(),
+            Some(ours)
+        );
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Every body type implements [`JsonBody`]. Field names follow the Java bean properties
 //! (camelCase); absent fields take Java's defaults. Files are split by family: routes,
-//! broker registration, heartbeat, consumer coordination and admin.
+//! broker registration, heartbeat, consumer coordination and admin; `subscription_conflict`
+//! compares the subscriptions that heartbeats carry.
 
 pub mod admin;
 pub mod broker_register;
@@ -11,6 +12,7 @@ pub mod consumer;
 pub(crate) mod fastjson;
 pub mod heartbeat;
 pub mod route;
+pub mod subscription_conflict;
 
 use std::collections::BTreeMap;
 
