@@ -55,3 +55,4 @@ pub use validate::{check_group, check_topic};
 
 pub use crate::protocol::MessageQueue;
 pub use crate::protocol::body::heartbeat::MessageModel;
+pub use crate::protocol::body::subscription_conflict::SubscriptionConflict;

@@ -1,8 +1,10 @@
-//! Consumer-group commands: `consumerProgress`, `consumerConnection`, `resetOffsetByTime`.
+//! Consumer-group commands: `consumerProgress`, `consumerConnection` (with each client's
+//! subscriptions and their conflicts), `resetOffsetByTime`.
 
 use anyhow::Context;
 use clap::Args;
 use mq_core::client::Admin;
+use mq_core::protocol::body::subscription_conflict::expression;
 use serde_json::json;
 
 use crate::output::Output;
@@ -77,11 +79,31 @@ impl ConsumerConnection {
                 sub.sub_string
             ));
         }
+        if !info.subscriptions_by_client.is_empty() {
+            text.push_str(&format!(
+                "\nBelow is subscription by client:\n{:<40} {:<40} {}\n",
+                "#ClientId", "#Topic", "#SubExpression"
+            ));
+            for (client, subs) in &info.subscriptions_by_client {
+                for (topic, sub) in subs {
+                    text.push_str(&format!("{client:<40} {topic:<40} {}\n", expression(sub)));
+                }
+            }
+        }
         text.push_str(&format!(
             "\nConsumeType: {}\nMessageModel: {}\n",
             info.consume_type, info.message_model
         ));
-        if !info.subscriptions_consistent {
+        if !info.conflicts.is_empty() {
+            // Queues are shared out regardless of subscription: each instance skips what its
+            // own expression filters out, so the group as a whole loses those messages.
+            text.push_str(
+                "\nWARNING: subscription conflict: instances of this group subscribe differently\n",
+            );
+            for conflict in &info.conflicts {
+                text.push_str(&format!("  {conflict}\n"));
+            }
+        } else if !info.subscriptions_consistent {
             text.push_str("WARNING: instances of this group subscribe differently\n");
         }
         Ok(Output::new(serde_json::to_value(&info)?, text))

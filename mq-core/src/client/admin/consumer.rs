@@ -1,5 +1,6 @@
-//! Consumer-group administration: progress (lag per queue), connections and subscriptions,
-//! and offset reset by time — pushed to running consumers, or written directly when none runs.
+//! Consumer-group administration: progress (lag per queue), connections and subscriptions
+//! (with where the group's instances subscribe differently), and offset reset by time —
+//! pushed to running consumers, or written directly when none runs.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,6 +11,7 @@ use crate::client::broker_api::is_not_found;
 use crate::client::error::{ClientError, ClientResult};
 use crate::protocol::body::admin::{ConsumeStats, ConsumerConnection, ResetOffsetBody};
 use crate::protocol::body::heartbeat::SubscriptionData;
+use crate::protocol::body::subscription_conflict::{SubscriptionConflict, subscription_conflicts};
 use crate::protocol::code::{RequestCode, ResponseCode};
 use crate::protocol::header::admin::{
     GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
@@ -39,14 +41,20 @@ pub struct QueueProgress {
 pub struct ConsumerConnectionInfo {
     /// The connections, merged over brokers.
     pub connections: Vec<crate::protocol::body::admin::Connection>,
-    /// Topic → subscription, as the brokers last heard it.
+    /// Topic → subscription, as the brokers last heard it (from whichever instance).
     pub subscriptions: BTreeMap<String, SubscriptionData>,
+    /// Client id → topic → that client's own subscription, merged over brokers. Empty for
+    /// brokers that do not report it (Apache RocketMQ's).
+    pub subscriptions_by_client: BTreeMap<String, BTreeMap<String, SubscriptionData>>,
+    /// The topics the clients in `subscriptions_by_client` disagree on; empty when consistent.
+    pub conflicts: Vec<SubscriptionConflict>,
     /// `CLUSTERING` or `BROADCASTING`.
     pub message_model: String,
     /// `CONSUME_PASSIVELY` (push) or `CONSUME_ACTIVELY` (pull).
     pub consume_type: String,
-    /// Whether every broker reported the same subscriptions; RocketMQ warns when instances
-    /// of one group subscribe differently (they then steal each other's messages).
+    /// False when `conflicts` is not empty or brokers report different subscription tables
+    /// (all that Apache RocketMQ brokers show). RocketMQ warns when instances of one group
+    /// subscribe differently: each then skips the messages its expression filters out.
     pub subscriptions_consistent: bool,
 }
 
@@ -159,24 +167,25 @@ impl Admin {
             };
             let subs: BTreeMap<String, SubscriptionData> =
                 body.subscription_table.into_iter().collect();
-            match &mut merged {
-                None => {
-                    merged = Some(ConsumerConnectionInfo {
-                        connections: body.connection_set,
-                        subscriptions: subs,
-                        message_model: json_name(&body.message_model),
-                        consume_type: json_name(&body.consume_type),
-                        subscriptions_consistent: true,
-                    });
-                }
-                Some(info) => {
-                    let same = same_expressions(&info.subscriptions, &subs);
-                    info.subscriptions_consistent &= same;
-                    for c in body.connection_set {
-                        if !info.connections.iter().any(|k| k.client_id == c.client_id) {
-                            info.connections.push(c);
-                        }
-                    }
+            let info = merged.get_or_insert_with(|| ConsumerConnectionInfo {
+                connections: Vec::new(),
+                subscriptions: subs.clone(),
+                subscriptions_by_client: BTreeMap::new(),
+                conflicts: Vec::new(),
+                message_model: json_name(&body.message_model),
+                consume_type: json_name(&body.consume_type),
+                subscriptions_consistent: true,
+            });
+            // A client heartbeats every broker alike; a topic only one broker has heard of
+            // yet still counts as subscribed.
+            for (client, client_subs) in body.subscriptions_by_client {
+                let known = info.subscriptions_by_client.entry(client).or_default();
+                known.extend(client_subs.into_iter().map(|s| (s.topic.clone(), s)));
+            }
+            info.subscriptions_consistent &= same_expressions(&info.subscriptions, &subs);
+            for c in body.connection_set {
+                if !info.connections.iter().any(|k| k.client_id == c.client_id) {
+                    info.connections.push(c);
                 }
             }
         }
@@ -188,6 +197,12 @@ impl Admin {
         })?;
         info.connections
             .sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        info.conflicts = subscription_conflicts(
+            info.subscriptions_by_client
+                .iter()
+                .map(|(client, subs)| (client, subs.values())),
+        );
+        info.subscriptions_consistent &= info.conflicts.is_empty();
         Ok(info)
     }
 
