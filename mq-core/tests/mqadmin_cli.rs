@@ -5,27 +5,8 @@ mod client_support;
 
 use std::time::Duration;
 
-use client_support::{Collector, TestCluster, unique};
+use client_support::{Collector, TestCluster, mqadmin, mqadmin_ok as ok, unique};
 use serde_json::Value;
-
-async fn mqadmin(namesrv: &str, args: &[&str]) -> (i32, Value, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mqadmin"))
-        .args(["-n", namesrv, "--json"])
-        .args(args)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), json, stderr)
-}
-
-async fn ok(namesrv: &str, args: &[&str]) -> Value {
-    let (code, json, stderr) = mqadmin(namesrv, args).await;
-    assert_eq!(code, 0, "mqadmin {args:?} failed: {stderr}");
-    json
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_commands_work_end_to_end() {
@@ -125,6 +106,11 @@ async fn admin_commands_work_end_to_end() {
     );
     assert_eq!(conn["connections"][0]["language"], "RUST");
     assert_eq!(conn["messageModel"], "CLUSTERING");
+    // One instance is consistent with itself: its subscriptions listed, no conflict.
+    let own = &conn["subscriptionsByClient"][consumer.client_id()];
+    assert_eq!(own[&topic]["subString"], "*", "{conn}");
+    assert_eq!(conn["conflicts"], Value::Array(Vec::new()), "{conn}");
+    assert_eq!(conn["subscriptionsConsistent"], true);
 
     let reset = ok(
         &ns,

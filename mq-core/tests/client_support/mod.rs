@@ -90,6 +90,28 @@ impl TestCluster {
     }
 }
 
+/// Runs the real `mqadmin` binary with `--json` against `namesrv`: (exit code, stdout as
+/// JSON or `Null`, stderr).
+pub async fn mqadmin(namesrv: &str, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mqadmin"))
+        .args(["-n", namesrv, "--json"])
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let json = serde_json::from_str(stdout.trim()).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+/// [`mqadmin`]'s JSON output; panics with its stderr if it fails.
+pub async fn mqadmin_ok(namesrv: &str, args: &[&str]) -> serde_json::Value {
+    let (code, json, stderr) = mqadmin(namesrv, args).await;
+    assert_eq!(code, 0, "mqadmin {args:?} failed: {stderr}");
+    json
+}
+
 /// A name unique to this test process and call, so tests never share topics or groups.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
