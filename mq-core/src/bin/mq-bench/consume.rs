@@ -1,14 +1,16 @@
 //! `mq-bench consume`: push-consumer throughput. A backlog is produced first, then a fresh
-//! group drains it with 1, 2, 4… consumer instances (one scenario per count).
+//! group drains it with 1, 2, 4… consumer instances (one scenario per count); then, if asked,
+//! the takeover scenarios of `takeover.rs`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mq_core::client::{ConsumeFrom, ConsumeResult, PushConsumer, listener_fn};
+use mq_core::cluster::{ClusterBuilder, LocalCluster};
 
 use crate::produce::{ClientArgs, Target, print_scenario, produce_for};
-use crate::report::BenchLine;
+use crate::takeover::{self, Fault};
 
 /// Options of `mq-bench consume`.
 #[derive(Debug, clap::Args)]
@@ -21,10 +23,18 @@ pub struct ConsumeArgs {
     /// Messages per listener call.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
-    /// Also measure the time from one of two instances dying (sockets closed, no goodbye)
-    /// to the other owning every queue.
+    /// Also measure a crash: one of two instances (a child process) is SIGKILLed; the time to
+    /// the other owning every queue, and to its first message from a taken-over queue.
     #[arg(long)]
     pub takeover: bool,
+    /// Also measure a hang: the child is SIGSTOPped, so its sockets stay open and only the
+    /// broker's client expiry ends its membership.
+    #[arg(long)]
+    pub takeover_hung: bool,
+    /// With --local and --takeover-hung: seconds of silence after which the in-process broker
+    /// drops a client (RocketMQ: 120). A running broker (no --local) applies its own.
+    #[arg(long, default_value_t = 5.0)]
+    pub channel_expiry: f64,
 }
 
 /// Runs `mq-bench consume`.
@@ -33,7 +43,7 @@ pub fn run(args: &ConsumeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let target = Target::open(&args.common).await?;
+        let target = Target::open_with(&args.common, local_cluster(args)).await?;
         // The backlog: as much as 64 sends in flight store in the scenario time.
         let fill = Duration::from_secs_f64(args.common.duration);
         let (backlog, _, _) = produce_for(&target, 1, 64, args.common.message_size, fill).await?;
@@ -85,62 +95,52 @@ pub fn run(args: &ConsumeArgs) -> anyhow::Result<()> {
             )?;
         }
         if args.takeover {
-            let micros = takeover(&target, args.common.queues).await?;
-            BenchLine {
-                bench: "mq-bench consume".to_owned(),
-                scenario: format!(
-                    "takeover of {} queues after an instance dies",
-                    args.common.queues
-                ),
-                value: micros,
-                unit: "us".to_owned(),
-                reference: None,
-                reference_name: "-".to_owned(),
-                ratio: None,
-            }
-            .print(args.common.json)?;
+            takeover::report(
+                &target,
+                args.common.queues,
+                &Fault::Kill,
+                0,
+                args.common.json,
+            )
+            .await?;
+        }
+        if args.takeover_hung {
+            let fault = hang(args)?;
+            takeover::report(&target, args.common.queues, &fault, 1, args.common.json).await?;
         }
         target.close().await
     })
 }
 
-/// Two instances split the topic; one is dropped without a shutdown; returns the microseconds
-/// until the survivor owns every queue.
-async fn takeover(target: &Target, queues: i32) -> anyhow::Result<f64> {
-    let group = format!("mq_bench_takeover_{}", std::process::id());
-    let start = |_: ()| {
-        PushConsumer::builder(&group)
-            .namesrv_addr(&target.namesrv)
-            .subscribe(&target.topic, "*")
-            .start(listener_fn(|_| async { ConsumeResult::Success }))
-    };
-    let survivor = start(()).await?;
-    let victim = start(()).await?;
-    let owned = |c: &PushConsumer| target_queues(c, &target.topic);
-    let all = usize::try_from(queues).unwrap_or(0);
-    let limit = Instant::now() + Duration::from_secs(60);
-    // Settled: both own some and together exactly all (a hand-over briefly double-counts).
-    while owned(&survivor) == 0 || owned(&victim) == 0 || owned(&survivor) + owned(&victim) != all {
-        anyhow::ensure!(
-            Instant::now() < limit,
-            "the two instances never split the queues"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+/// The `--local` cluster: with a hang to measure, clients expire after `--channel-expiry`,
+/// looked for every 100 ms so the scan period hardly adds to the figure.
+fn local_cluster(args: &ConsumeArgs) -> ClusterBuilder {
+    let builder = LocalCluster::builder();
+    if !args.takeover_hung {
+        return builder;
     }
-    let died = Instant::now();
-    drop(victim);
-    while owned(&survivor) < all {
-        anyhow::ensure!(Instant::now() < limit, "no takeover within a minute");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let micros = died.elapsed().as_secs_f64() * 1e6;
-    survivor.shutdown().await;
-    Ok(micros)
+    let expiry = Duration::from_secs_f64(args.channel_expiry.max(0.1));
+    builder.configure(move |c| {
+        c.channel_expiry = expiry;
+        c.channel_scan_interval = Duration::from_millis(100);
+    })
 }
 
-fn target_queues(c: &PushConsumer, topic: &str) -> usize {
-    c.assigned_queues()
-        .iter()
-        .filter(|q| q.topic == topic)
-        .count()
+/// The hang scenario as configured: its expiry label and how long to wait for it.
+fn hang(args: &ConsumeArgs) -> anyhow::Result<Fault> {
+    Ok(if args.common.local {
+        anyhow::ensure!(
+            args.channel_expiry > 0.0,
+            "--channel-expiry must be positive"
+        );
+        Fault::Stop {
+            expiry: format!("broker channel expiry {} s", args.channel_expiry),
+            limit: Duration::from_secs_f64(args.channel_expiry * 2.0 + 30.0),
+        }
+    } else {
+        Fault::Stop {
+            expiry: "the broker's own channel expiry (RocketMQ default 120 s)".to_owned(),
+            limit: Duration::from_secs(300),
+        }
+    })
 }

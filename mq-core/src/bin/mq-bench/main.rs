@@ -6,6 +6,7 @@ mod e2e;
 mod produce;
 mod report;
 mod store;
+mod takeover;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,9 @@ enum Command {
     Consume(consume::ConsumeArgs),
     /// End-to-end latency (send to listener) at a fixed send rate.
     E2e(e2e::E2eArgs),
+    /// The instance `consume --takeover` makes fail, run as its child process.
+    #[command(hide = true)]
+    TakeoverVictim(takeover::VictimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,5 +47,6 @@ fn main() -> anyhow::Result<()> {
         Command::Produce(args) => produce::run(&args),
         Command::Consume(args) => consume::run(&args),
         Command::E2e(args) => e2e::run(&args),
+        Command::TakeoverVictim(args) => takeover::victim(&args),
     }
 }

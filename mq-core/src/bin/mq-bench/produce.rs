@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use hdrhistogram::Histogram;
 use mq_core::client::{Admin, Message, Producer};
-use mq_core::cluster::LocalCluster;
+use mq_core::cluster::{ClusterBuilder, LocalCluster};
 
 use crate::report::BenchLine;
 
@@ -72,9 +72,14 @@ impl Target {
 impl Target {
     /// Connects (or starts `--local`) and creates a fresh topic.
     pub async fn open(args: &ClientArgs) -> anyhow::Result<Self> {
+        Self::open_with(args, LocalCluster::builder()).await
+    }
+
+    /// [`Self::open`], a `--local` cluster started from `local` (e.g. a shorter client expiry).
+    pub async fn open_with(args: &ClientArgs, local: ClusterBuilder) -> anyhow::Result<Self> {
         let local = if args.local {
             let dir = std::env::temp_dir().join(format!("mq-bench-{}", std::process::id()));
-            let cluster = LocalCluster::start(&dir).await?;
+            let cluster = local.start(&dir).await?;
             Some((cluster, dir))
         } else {
             None
