@@ -255,6 +255,9 @@ async fn one_instance_killed_with_sigkill_mid_stream_is_taken_over() {
         .await
         .unwrap();
     let mut killed_at = None;
+    // Looked at after every send once the child is dead: measured after the whole stream had
+    // been sent, the takeover would include the sending of the second half (~0.3 s in debug).
+    let mut took_over = None;
     let mut child_before_kill = Vec::new();
     for i in 0..MESSAGES {
         if i == KILL_AFTER {
@@ -280,11 +283,17 @@ async fn one_instance_killed_with_sigkill_mid_stream_is_taken_over() {
             .send(Message::new(&topic, key.clone()).with_key(key))
             .await
             .unwrap();
+        if took_over.is_none() && owned(&parent).len() == QUEUES as usize {
+            took_over = killed_at.map(|at| at.elapsed());
+        }
     }
     let killed_at = killed_at.unwrap();
 
     // The survivor takes the dead instance's queues within a few seconds.
     let takeover = loop {
+        if let Some(took) = took_over {
+            break took;
+        }
         let p = owned(&parent);
         if p.len() == QUEUES as usize {
             break killed_at.elapsed();
