@@ -7,12 +7,13 @@
 //! |---|---|
 //! | [`message`] | the order message (topic, key, JSON body) and the stock-returned event |
 //! | [`keys`] | the Redis keys of one goods, sharing the hash tag `{<goodsId>}` |
-//! | [`gate`] | the atomic take (dedup + stock pre-deduction) and give-back scripts |
+//! | [`gate`] | the atomic take (dedup + stock pre-deduction) and give-back scripts, single and batched |
 //! | [`result`] | the per-user result a buyer polls (`PENDING`, `SUCCESS`, `FAILED`, `NONE`) |
 //!
-//! The flow: seckill-web runs [`gate::take`]; on `Taken` it sends an [`message::OrderMessage`]
-//! and answers `QUEUED` once the broker acknowledged it, or runs [`gate::give_back`] and answers
-//! `503`. seckill-service writes the order and records [`result::OrderResult::Success`], or gives
+//! The flow: seckill-web runs [`gate::take_many`] for the requests of a goods that queued
+//! together; for each `Taken` it sends an [`message::OrderMessage`] (one batch send per batch)
+//! and answers `QUEUED` once the broker acknowledged it, or runs [`gate::give_back_requests`]
+//! and answers `503`. seckill-service writes the order and records [`result::OrderResult::Success`], or gives
 //! the stock back with [`gate::give_back`] and records `FAILED`.
 
 pub mod gate;
@@ -39,6 +40,16 @@ pub enum Error {
         script: &'static str,
         /// What it answered.
         answer: i64,
+    },
+    /// A batched script answered a different number of outcomes than it was given entries.
+    #[error("the {script} script answered {answered} outcomes for {expected} entries")]
+    AnswerCount {
+        /// Which script answered.
+        script: &'static str,
+        /// Entries it was given.
+        expected: usize,
+        /// Outcomes it answered.
+        answered: usize,
     },
     /// A key prefix that would break the hash tag (it contains `{` or `}`) or is empty.
     #[error("invalid Redis key prefix {0:?}: it must be non-empty and contain no braces")]

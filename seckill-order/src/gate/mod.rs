@@ -2,7 +2,12 @@
 //! pre-deduction in one step), give it back, and warm the stock counter.
 //!
 //! Each script is loaded once and called by SHA (`redis::Script` falls back to `EVAL` only when
-//! the server lost its script cache).
+//! the server lost its script cache). [`batch`] holds the same take and scoped give-back for
+//! many requests of one goods in one script run (the gate's coalescer).
+
+mod batch;
+
+pub use batch::{Claim, MAX_BATCH, give_back_requests, take_many};
 
 use std::sync::LazyLock;
 
@@ -12,9 +17,9 @@ use crate::keys::GoodsKeys;
 use crate::{Error, Result};
 
 static TAKE: LazyLock<redis::Script> =
-    LazyLock::new(|| redis::Script::new(include_str!("lua/take.lua")));
+    LazyLock::new(|| redis::Script::new(include_str!("../lua/take.lua")));
 static GIVE_BACK: LazyLock<redis::Script> =
-    LazyLock::new(|| redis::Script::new(include_str!("lua/give_back.lua")));
+    LazyLock::new(|| redis::Script::new(include_str!("../lua/give_back.lua")));
 
 /// What the gate's atomic step decided for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,15 +54,22 @@ pub async fn take<C: ConnectionLike + Send>(
         .arg(request_id)
         .invoke_async(conn)
         .await?;
-    match answer {
-        left if left >= 0 => Ok(TakeOutcome::Taken { stock_left: left }),
-        -1 => Ok(TakeOutcome::NotFound),
-        -2 => Ok(TakeOutcome::Duplicate),
-        -3 => Ok(TakeOutcome::SoldOut),
-        other => Err(Error::UnexpectedAnswer {
-            script: "take",
-            answer: other,
-        }),
+    TakeOutcome::from_answer("take", answer)
+}
+
+impl TakeOutcome {
+    /// Reads one answer of take.lua / take_many.lua (they share the encoding).
+    fn from_answer(script: &'static str, answer: i64) -> Result<Self> {
+        match answer {
+            left if left >= 0 => Ok(Self::Taken { stock_left: left }),
+            -1 => Ok(Self::NotFound),
+            -2 => Ok(Self::Duplicate),
+            -3 => Ok(Self::SoldOut),
+            other => Err(Error::UnexpectedAnswer {
+                script,
+                answer: other,
+            }),
+        }
     }
 }
 
@@ -68,6 +80,16 @@ pub enum GiveBack {
     Forget,
     /// The order was refused after it was queued: the user reads `FAILED`.
     Failed,
+}
+
+impl GiveBack {
+    /// The scripts' name of the mode.
+    fn mode(self) -> &'static str {
+        match self {
+            Self::Forget => "forget",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 /// Returns `user_id`'s place, whichever request took it: stock + 1 and the dedup marker
@@ -101,17 +123,13 @@ async fn give_back_scoped<C: ConnectionLike + Send>(
     how: GiveBack,
     request_id: &str,
 ) -> Result<bool> {
-    let mode = match how {
-        GiveBack::Forget => "forget",
-        GiveBack::Failed => "failed",
-    };
     let answer: i64 = GIVE_BACK
         .key(&keys.stock)
         .key(&keys.buyers)
         .key(&keys.results)
         .key(&keys.requests)
         .arg(user_id)
-        .arg(mode)
+        .arg(how.mode())
         .arg(request_id)
         .invoke_async(conn)
         .await?;
