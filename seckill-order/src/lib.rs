@@ -26,8 +26,9 @@ pub use keys::GoodsKeys;
 pub use message::{OrderMessage, StockReturned};
 pub use result::OrderResult;
 
-/// Errors of the shared seckill pieces.
-#[derive(Debug, thiserror::Error)]
+/// Errors of the shared seckill pieces. `Clone`, so one failed batched script run can be
+/// reported to every request of the batch.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Redis refused or could not run a command.

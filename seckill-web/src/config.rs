@@ -94,6 +94,17 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_concurrency: u64,
 
+    /// Most gate requests one batch takes (one Redis run per goods, one broker batch send).
+    /// Requests are batched only when they queue while earlier batches are in flight.
+    #[arg(long, env = "SECKILL_MAX_BATCH", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_batch: u64,
+
+    /// Gate batches in flight at once (1 = strictly one after the other).
+    #[arg(long, env = "SECKILL_BATCHES_IN_FLIGHT", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub batches_in_flight: u64,
+
     /// How long a local sold-out flag lives without a stock-returned event, in milliseconds
     /// (0 = no local flag: every request asks Redis).
     #[arg(long, env = "SECKILL_SOLD_OUT_TTL_MS", default_value_t = 2000)]
@@ -121,6 +132,8 @@ impl Config {
             max_concurrency: usize::try_from(self.max_concurrency).unwrap_or(usize::MAX),
             sold_out_ttl: Duration::from_millis(self.sold_out_ttl_ms),
             rate_limit_per_user: self.rate_limit_per_user,
+            max_batch: usize::try_from(self.max_batch).unwrap_or(usize::MAX),
+            batches_in_flight: usize::try_from(self.batches_in_flight).unwrap_or(usize::MAX),
         }
     }
 
@@ -216,6 +229,9 @@ mod tests {
             ["seckill-web", "--redis-key-prefix", "a{b}"],
             ["seckill-web", "--request-timeout-ms", "0"],
             ["seckill-web", "--max-concurrency", "-3"],
+            ["seckill-web", "--max-batch", "0"],
+            ["seckill-web", "--max-batch", "1025"],
+            ["seckill-web", "--batches-in-flight", "0"],
             ["seckill-web", "--log-format", "xml"],
         ] {
             assert!(Config::try_parse_from(bad).is_err(), "{bad:?}");

@@ -7,6 +7,7 @@
 //! | [`config`] | CLI flags and environment variables (clap) |
 //! | [`state`] | [`AppState`]: Redis, publisher, sold-out flags, rate limit, metrics, gate tasks |
 //! | [`routes`] | the handlers: `/seckill`, `/seckill/result`, `/healthz`, `/metrics` |
+//! | [`coalescer`] | the gate's batching stage: take per goods and one broker batch per batch |
 //! | [`extract`] | the strict `goodsId`/`userId` extractor (JSON rejections) |
 //! | [`error`] | [`AppError`]: every non-2xx answer, status codes in one `match` |
 //! | [`publisher`] | the [`OrderPublisher`] seam to the message queue; [`MqOrderPublisher`] over mq-core |
@@ -17,10 +18,12 @@
 //! | [`server`] | start-up (Redis with bounded retry, bind) and serving with graceful shutdown |
 //!
 //! A request's path: [`extract`] parses the ids → the rate limit and the [`sold_out`] flag may
-//! answer at once → `seckill_order::gate::take` (one Lua step: dedup + stock) → on a taken
-//! place the [`OrderPublisher`] sends the order and `QUEUED` is answered once the broker
-//! acknowledged it, or the place is given back and `503` answered.
+//! answer at once → the [`coalescer`] puts it in the next batch → `seckill_order::gate::take_many`
+//! (one Lua step per goods and batch: dedup + stock) → the [`OrderPublisher`] sends the batch's
+//! orders as one broker batch and `QUEUED` is answered once the broker acknowledged it, or
+//! the places are given back and `503` answered.
 
+pub mod coalescer;
 pub mod config;
 pub mod error;
 pub mod extract;

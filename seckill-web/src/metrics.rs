@@ -16,10 +16,15 @@ pub const REQUESTS: &str = "seckill_http_requests_total";
 pub const REQUEST_SECONDS: &str = "seckill_http_request_duration_seconds";
 /// Requests being handled now.
 pub const IN_FLIGHT: &str = "seckill_http_requests_in_flight";
-/// Redis step latency, by `op` (take, give_back, result) and `outcome` (ok, error).
+/// Redis step latency, by `op` (take, give_back, result) and `outcome` (ok, error). The gate's
+/// take and give-back are one script run per goods and batch, so one sample per run.
 pub const REDIS_SECONDS: &str = "seckill_redis_duration_seconds";
-/// Order publish latency, by `outcome` (ok or a [`crate::publisher::PublishError`] label).
+/// Order publish latency, by `outcome` (ok or a [`crate::publisher::PublishError`] label):
+/// one sample per batch send.
 pub const PUBLISH_SECONDS: &str = "seckill_publish_duration_seconds";
+/// Requests per gate batch, by `stage`: `take` (one Redis script run, one goods) and `send`
+/// (one broker batch, the orders taken in one coalesced batch).
+pub const BATCH_SIZE: &str = "seckill_gate_batch_size";
 /// Requests answered `SOLD_OUT` from the local flag, without Redis.
 pub const SOLD_OUT_FLAG_HITS: &str = "seckill_sold_out_flag_hits_total";
 /// Places that could not be given back after a failed publish (stock leaked: page someone).
@@ -28,6 +33,10 @@ pub const GIVE_BACK_FAILURES: &str = "seckill_give_back_failures_total";
 /// Latency buckets in seconds, from a local Redis round trip to a broker send timeout.
 const BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+/// Batch-size buckets, powers of two up to the largest batch `--max-batch` allows.
+const SIZE_BUCKETS: &[f64] = &[
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
 ];
 
 /// The `status` label of a response, set by whoever built the answer.
@@ -46,6 +55,7 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
     }
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(BATCH_SIZE.into()), SIZE_BUCKETS)?
         .install_recorder()?;
     describe();
     *slot = Some(handle.clone());
@@ -69,6 +79,11 @@ fn describe() {
         PUBLISH_SECONDS,
         metrics::Unit::Seconds,
         "Order message publish latency by outcome"
+    );
+    describe_histogram!(
+        BATCH_SIZE,
+        metrics::Unit::Count,
+        "Requests per gate batch, by stage (take: one Redis run, send: one broker batch)"
     );
     describe_counter!(
         SOLD_OUT_FLAG_HITS,
@@ -97,9 +112,16 @@ pub fn redis_step(op: &'static str, started: Instant, ok: bool) {
     histogram!(REDIS_SECONDS, "op" => op, "outcome" => outcome).record(started.elapsed());
 }
 
-/// Records one publish.
+/// Records one publish (one batch send).
 pub fn publish(started: Instant, outcome: &'static str) {
     histogram!(PUBLISH_SECONDS, "outcome" => outcome).record(started.elapsed());
+}
+
+/// Records the size of one batch at `stage` (`take` or `send`).
+pub fn batch_size(stage: &'static str, requests: usize) {
+    // Batches are bounded by `--max-batch`, far below f64's exact integers.
+    #[allow(clippy::cast_precision_loss)]
+    histogram!(BATCH_SIZE, "stage" => stage).record(requests as f64);
 }
 
 /// Counts a `SOLD_OUT` answered from the local flag.
@@ -107,9 +129,9 @@ pub fn sold_out_flag_hit() {
     counter!(SOLD_OUT_FLAG_HITS).increment(1);
 }
 
-/// Counts a place that stayed taken although its order was not queued.
-pub fn give_back_failed() {
-    counter!(GIVE_BACK_FAILURES).increment(1);
+/// Counts `places` that stayed taken although their orders were not queued.
+pub fn give_back_failed(places: usize) {
+    counter!(GIVE_BACK_FAILURES).increment(u64::try_from(places).unwrap_or(u64::MAX));
 }
 
 /// Decrements the in-flight gauge however the request ends (answered or dropped).

@@ -1,5 +1,6 @@
-//! What every request shares: the Redis connection, the order publisher, the local sold-out
-//! flags, the optional rate limit, the metrics handle and the tracker of gate tasks.
+//! What every request shares: the Redis connection, the order publisher, the gate's batching
+//! stage, the local sold-out flags, the optional rate limit, the metrics handle and the
+//! tracker of gate tasks.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -11,6 +12,7 @@ use redis::aio::ConnectionManager;
 use seckill_order::{GoodsKeys, keys};
 use tokio_util::task::TaskTracker;
 
+use crate::coalescer::Coalescer;
 use crate::error::AppError;
 use crate::publisher::OrderPublisher;
 use crate::rate_limit::UserRateLimit;
@@ -29,6 +31,10 @@ pub struct GateSettings {
     pub sold_out_ttl: Duration,
     /// Requests per user and second on `/seckill` (0 = no limit).
     pub rate_limit_per_user: u32,
+    /// Most gate requests one batch takes.
+    pub max_batch: usize,
+    /// Gate batches in flight at once.
+    pub batches_in_flight: usize,
 }
 
 impl Default for GateSettings {
@@ -39,6 +45,8 @@ impl Default for GateSettings {
             max_concurrency: 4096,
             sold_out_ttl: Duration::from_secs(2),
             rate_limit_per_user: 0,
+            max_batch: 256,
+            batches_in_flight: 4,
         }
     }
 }
@@ -60,6 +68,7 @@ pub enum StateError {
 pub struct AppState {
     pub(crate) redis: ConnectionManager,
     pub(crate) publisher: Arc<dyn OrderPublisher>,
+    pub(crate) coalescer: Arc<Coalescer>,
     pub(crate) sold_out: Arc<SoldOutFlags>,
     pub(crate) rate_limit: Option<Arc<UserRateLimit>>,
     pub(crate) metrics: PrometheusHandle,
@@ -79,6 +88,7 @@ impl AppState {
         Ok(Self {
             redis,
             publisher,
+            coalescer: Arc::new(Coalescer::new(&settings)),
             sold_out: Arc::new(SoldOutFlags::new(settings.sold_out_ttl)),
             rate_limit: NonZeroU32::new(settings.rate_limit_per_user)
                 .map(|n| Arc::new(UserRateLimit::new(n))),
@@ -99,10 +109,17 @@ impl AppState {
         Arc::clone(&self.publisher)
     }
 
-    /// The gate tasks (take → publish → give back) that outlive a timed-out request; shutdown
-    /// waits for them before it stops the publisher.
+    /// The gate tasks (the batch workers: take → publish → answer or give back, and
+    /// background undos) that outlive a timed-out request; shutdown waits for them before it
+    /// stops the publisher.
     pub fn gate_tasks(&self) -> &TaskTracker {
         &self.tasks
+    }
+
+    /// Gate requests waiting for a batch now (all batch slots busy): how far the next batch
+    /// has grown.
+    pub fn requests_waiting_for_a_batch(&self) -> usize {
+        self.coalescer.waiting()
     }
 
     /// The settings the state was built with.
@@ -128,6 +145,7 @@ impl fmt::Debug for AppState {
             .field("settings", &self.settings)
             .field("sold_out", &self.sold_out)
             .field("rate_limit", &self.rate_limit.is_some())
+            .field("coalescer", &self.coalescer)
             .field("gate_tasks", &self.tasks.len())
             .finish_non_exhaustive()
     }

@@ -1,5 +1,6 @@
-//! The seam between the gate and the message queue: [`OrderPublisher`] sends one order message
-//! and resolves only once the broker acknowledged it (or definitely failed).
+//! The seam between the gate and the message queue: [`OrderPublisher`] sends one order message,
+//! or the orders of one gate batch as one broker batch, and resolves only once the broker
+//! acknowledged them (or definitely failed).
 //!
 //! The gate holds it as `Arc<dyn OrderPublisher>`: the plain mq-core producer ([`mq`]) is one
 //! implementation, transactional messages (half message + local Redis step) will be another.
@@ -81,13 +82,24 @@ impl PublishError {
 /// - `publish` resolves `Ok` only after the broker stored the message (a sync or multiplexed
 ///   async send, never oneway), with topic, tag [`seckill_order::message::ORDER_TAG`], key
 ///   [`OrderMessage::biz_key`] and body [`OrderMessage::to_json`];
-/// - it resolves in bounded time (the producer's send timeout and retries) — the gate never
-///   cancels it, because cancelling between the Redis step and the answer would leak stock;
-/// - many calls run concurrently from many requests (`&self`, no lock held across the send).
+/// - `publish_batch` does the same for many orders at once, all or nothing: `Ok` only once the
+///   broker stored every one of them (each still its own message, with its own key and body),
+///   `Err` when none was stored — or, as for `publish`, when the outcome is ambiguous (a
+///   timeout), which the order writer's dedup and MySQL's stock floor absorb;
+/// - both resolve in bounded time (the producer's send timeout and retries) — the gate never
+///   cancels them, because cancelling between the Redis step and the answer would leak stock;
+/// - many calls run concurrently (`&self`, no lock held across the send).
 #[async_trait]
 pub trait OrderPublisher: Send + Sync + 'static {
     /// Sends `order` and waits for the broker's acknowledgement.
     async fn publish(&self, order: &OrderMessage) -> Result<PublishReceipt, PublishError>;
+
+    /// Sends `orders` as one batch and waits for the broker's acknowledgement of all of them.
+    /// Answers one receipt per order, in order; an empty batch is answered at once.
+    async fn publish_batch(
+        &self,
+        orders: &[OrderMessage],
+    ) -> Result<Vec<PublishReceipt>, PublishError>;
 
     /// Stops the producer after the HTTP server drained: later `publish` calls fail with
     /// [`PublishError::ShutDown`].

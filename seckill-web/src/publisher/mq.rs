@@ -1,9 +1,11 @@
 //! [`MqOrderPublisher`]: the [`OrderPublisher`] over an mq-core [`Producer`].
 //!
 //! Every publish is a synchronous send (it resolves once the broker stored the message); many
-//! run at once from many requests over the producer's one multiplexed connection per broker.
-//! The producer's own retries (another queue, within the send timeout) happen inside `send`,
-//! so `publish` resolves in at most the send timeout.
+//! run at once over the producer's one multiplexed connection per broker. A gate batch goes
+//! out as one broker batch (`SEND_BATCH_MESSAGE`: one topic, one queue, stored atomically, each
+//! message keeping its own key and body), so the broker's round trip and append are paid once
+//! per batch. The producer's own retries (another queue, within the send timeout) happen
+//! inside `send` / `send_batch`, so a publish resolves in at most the send timeout.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -117,6 +119,13 @@ impl MqOrderPublisher {
         }
     }
 
+    /// The broker message of `order`: its own key and JSON body, the order tag.
+    fn message(&self, order: &OrderMessage) -> Message {
+        Message::new(self.topic.clone(), order.to_json())
+            .with_tag(ORDER_TAG)
+            .with_key(order.biz_key())
+    }
+
     /// Whether [`OrderPublisher::shutdown`] was called.
     pub fn is_shut_down(&self) -> bool {
         self.shut_down.load(Ordering::SeqCst)
@@ -126,15 +135,30 @@ impl MqOrderPublisher {
 #[async_trait]
 impl OrderPublisher for MqOrderPublisher {
     async fn publish(&self, order: &OrderMessage) -> Result<PublishReceipt, PublishError> {
-        let message = Message::new(self.topic.clone(), order.to_json())
-            .with_tag(ORDER_TAG)
-            .with_key(order.biz_key());
-        let sent = self.producer.send(message).await.map_err(publish_error)?;
-        if sent.status != SendStatus::SendOk {
-            tracing::warn!(status = ?sent.status, msg_id = %sent.msg_id,
-                "order stored on the master without a confirmed flush or replication");
-        }
+        let sent = self
+            .producer
+            .send(self.message(order))
+            .await
+            .map_err(publish_error)?;
+        warn_if_not_durable(&sent);
         Ok(receipt(sent))
+    }
+
+    async fn publish_batch(
+        &self,
+        orders: &[OrderMessage],
+    ) -> Result<Vec<PublishReceipt>, PublishError> {
+        if orders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let messages = orders.iter().map(|order| self.message(order)).collect();
+        let sent = self
+            .producer
+            .send_batch(messages)
+            .await
+            .map_err(publish_error)?;
+        warn_if_not_durable(&sent);
+        Ok(batch_receipts(sent, orders.len()))
     }
 
     async fn shutdown(&self) {
@@ -153,6 +177,33 @@ fn receipt(sent: SendResult) -> PublishReceipt {
         queue_offset: sent.queue_offset,
         durable: sent.status == SendStatus::SendOk,
     }
+}
+
+fn warn_if_not_durable(sent: &SendResult) {
+    if sent.status != SendStatus::SendOk {
+        tracing::warn!(status = ?sent.status, msg_id = %sent.msg_id,
+            "orders stored on the master without a confirmed flush or replication");
+    }
+}
+
+/// One receipt per message of a stored batch of `count`: the batch went to one queue at
+/// consecutive offsets from the first one, and its ids are comma-joined in send order.
+fn batch_receipts(sent: SendResult, count: usize) -> Vec<PublishReceipt> {
+    let ids: Vec<&str> = sent.msg_id.split(',').collect();
+    (0..count)
+        .map(|i| PublishReceipt {
+            // A count that does not match (never seen) keeps the joined ids: a log field.
+            msg_id: if ids.len() == count {
+                ids[i].to_owned()
+            } else {
+                sent.msg_id.clone()
+            },
+            broker_name: sent.queue.broker_name.clone(),
+            queue_id: sent.queue.queue_id,
+            queue_offset: sent.queue_offset + i64::try_from(i).unwrap_or(i64::MAX),
+            durable: sent.status == SendStatus::SendOk,
+        })
+        .collect()
 }
 
 /// The gate's view of a client failure (after the producer's retries).
@@ -205,6 +256,24 @@ mod tests {
             publish_error(ClientError::InvalidArgument("x".into())),
             PublishError::Other(_)
         ));
+    }
+
+    #[test]
+    fn a_stored_batch_gives_each_order_its_id_and_offset() {
+        let sent = SendResult {
+            status: SendStatus::SendOk,
+            msg_id: "a,b,c".into(),
+            offset_msg_id: "x,y,z".into(),
+            queue: MessageQueue::new("seckillTopic", "broker-a", 1),
+            queue_offset: 40,
+        };
+        let receipts = batch_receipts(sent, 3);
+        let seen: Vec<(&str, i64)> = receipts
+            .iter()
+            .map(|r| (r.msg_id.as_str(), r.queue_offset))
+            .collect();
+        assert_eq!(seen, vec![("a", 40), ("b", 41), ("c", 42)]);
+        assert!(receipts.iter().all(|r| r.durable && r.queue_id == 1));
     }
 
     #[test]

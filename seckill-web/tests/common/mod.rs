@@ -17,7 +17,7 @@ use mq_core::cluster::LocalCluster;
 use redis::aio::ConnectionManager;
 use seckill_order::GoodsKeys;
 use seckill_order::gate;
-use seckill_web::{AppState, GateSettings, MqOrderPublisher, PublisherSettings};
+use seckill_web::{AppState, GateSettings, MqOrderPublisher, OrderPublisher, PublisherSettings};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -129,6 +129,16 @@ impl Fixture {
 
     /// Same, with settings changed by `tweak`.
     pub async fn with(test: &str, tweak: impl FnOnce(&mut GateSettings)) -> Self {
+        Self::with_publisher(test, tweak, |publisher| publisher).await
+    }
+
+    /// Same, the gate publishing through what `wrap` makes of the real publisher (a test
+    /// double that delays or fails sends); `publisher` stays the real one.
+    pub async fn with_publisher(
+        test: &str,
+        tweak: impl FnOnce(&mut GateSettings),
+        wrap: impl FnOnce(Arc<MqOrderPublisher>) -> Arc<dyn OrderPublisher>,
+    ) -> Self {
         let prefix = format!("test-web-{test}-{}", std::process::id());
         let topic = format!("seckillTopic-{test}");
         let mq = TestCluster::start().await;
@@ -145,7 +155,7 @@ impl Fixture {
             ..GateSettings::default()
         };
         tweak(&mut settings);
-        let state = AppState::new(redis.clone(), publisher.clone(), settings).unwrap();
+        let state = AppState::new(redis.clone(), wrap(publisher.clone()), settings).unwrap();
         let fixture = Self {
             prefix,
             topic,
