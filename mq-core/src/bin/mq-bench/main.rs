@@ -9,6 +9,10 @@ mod store;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the request path allocates many small header strings (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Benchmarks of mq-core; `--json` prints one SPEC §6 line per scenario.
 #[derive(Debug, Parser)]
 #[command(name = "mq-bench", version, about)]
