@@ -152,7 +152,13 @@ impl RemotingCommand {
     /// Adds `header`'s fields to the ext fields (keys already set stay unless the header overwrites them).
     #[must_use]
     pub fn with_header(mut self, header: &impl CommandHeader) -> Self {
-        self.ext_fields.extend(header.to_ext_fields());
+        let fields = header.to_ext_fields();
+        // Usually the first fields set: take the header's map rather than re-inserting each.
+        if self.ext_fields.is_empty() {
+            self.ext_fields = fields;
+        } else {
+            self.ext_fields.extend(fields);
+        }
         self
     }
 
