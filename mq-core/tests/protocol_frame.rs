@@ -34,7 +34,7 @@ fn arb_command() -> impl Strategy<Value = RemotingCommand> {
                 opaque,
                 flag,
                 remark,
-                ext_fields: ext,
+                ext_fields: ext.into_iter().collect(),
                 serialize_type: if json {
                     SerializeType::Json
                 } else {
@@ -265,7 +265,7 @@ fn missing_required_field_is_named() {
         err.to_string(),
         "GetRouteInfoRequestHeader: missing required field topic"
     );
-    let ok = GetRouteInfoRequestHeader::from_ext_fields(&ExtFields::from([(
+    let ok = GetRouteInfoRequestHeader::from_ext_fields(&ExtFields::from_iter([(
         "topic".to_owned(),
         "t".to_owned(),
     )]));

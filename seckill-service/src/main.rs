@@ -7,6 +7,10 @@ use clap::Parser;
 use mq_core::process::{init_tracing, shutdown_signal};
 use seckill_service::config::Config;
 
+/// mimalloc: the request path allocates many small header strings (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();

@@ -14,6 +14,10 @@ use mq_core::process::{init_tracing, shutdown_signal};
 use seckill_web::server::{self, StartupError};
 use seckill_web::{Config, MqOrderPublisher, OrderPublisher, StockConsumer};
 
+/// mimalloc: the request path allocates many small header strings (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let config = Config::parse();
     init_tracing(config.log_format);

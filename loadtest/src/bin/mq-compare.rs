@@ -7,6 +7,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use loadtest::compare::{self, CompareArgs};
 
+/// mimalloc: the request path allocates many small header strings (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// mq-core against its peers: produce with acknowledgement, drain, end-to-end latency.
 /// Writes docs/benchmarks/mq-compare.{md,svg}; --json prints SPEC §6 lines.
 #[derive(Debug, Parser)]

@@ -11,6 +11,10 @@ use clap::{Parser, Subcommand};
 use loadtest::drain_bench::{self, DrainArgs};
 use loadtest::gate_bench::{self, GateArgs};
 
+/// mimalloc: the request path allocates many small header strings (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Benchmarks of the seckill application; each prints SPEC §6 JSON lines with --json.
 #[derive(Debug, Parser)]
 #[command(name = "seckill-bench", version, about, long_about = None)]

@@ -11,6 +11,10 @@ use mq_core::broker::{BrokerConfig, DEFAULT_STORE_DIR};
 use mq_core::process::{LogFormat, init_tracing, shutdown_signal};
 use mq_core::store::FlushDiskType;
 
+/// mimalloc: the request path allocates many small header strings (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// RocketMQ-compatible message broker: stores messages in a CommitLog and serves producers
 /// and consumers over the RocketMQ 4.x remoting protocol.
 #[derive(Debug, Parser)]

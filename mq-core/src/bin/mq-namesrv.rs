@@ -9,6 +9,10 @@ use clap::Parser;
 use mq_core::namesrv::{self, NamesrvConfig};
 use mq_core::process::{LogFormat, init_tracing, shutdown_signal};
 
+/// mimalloc: the request path allocates many small header strings (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// RocketMQ-compatible name server: broker registry and topic routes.
 #[derive(Debug, Parser)]
 #[command(name = "mq-namesrv", version, about)]

@@ -3,6 +3,11 @@
 //! writer task in completion order (clients match them by opaque), and the connection's
 //! [`ClientChannel`] through which the broker sends its own requests to the client.
 //!
+//! Frames are taken in bursts: after each socket read, every frame already received is
+//! handled together. Sends in a burst are appended on this task as one group (one writer
+//! lock, one CommitLog write, responses queued together for one socket write); other
+//! requests get a task each. A SYNC_FLUSH group waits for its fsync on a task of its own.
+//!
 //! A malformed or oversized frame closes this connection only, with the reason logged.
 //! When the connection ends, its held pulls are released, its clients leave their groups
 //! (and the groups are told), and pending responses are flushed.
@@ -12,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::SplitSink;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::codec::Framed;
@@ -22,6 +27,9 @@ use tracing::{debug, warn};
 use super::processor::{self, Ctx};
 use super::state::BrokerState;
 use crate::protocol::{LanguageCode, ProtocolError, RemotingCodec, RemotingCommand, SerializeType};
+
+/// Most frames taken from one read burst (they are processed together).
+const MAX_BURST: usize = 128;
 
 /// How long the writer gets to flush the last responses of a closing connection.
 const WRITER_DRAIN: Duration = Duration::from_secs(5);
@@ -137,47 +145,81 @@ pub(crate) async fn serve(
     let tasks = TaskTracker::new();
     debug!(%peer, conn_id, "connection opened");
 
-    loop {
+    let mut burst = Vec::with_capacity(MAX_BURST);
+    'serve: loop {
         let next = tokio::select! {
             () = release.cancelled() => break,
             next = tokio::time::timeout(state.config.idle_timeout, source.next()) => next,
         };
-        let request = match next {
+        let mut ended = match next {
             Err(_) => {
                 debug!(%peer, "closing idle connection");
                 break;
             }
-            Ok(None) => break,
-            Ok(Some(Err(e))) => {
-                warn!(%peer, error = %e, "closing connection: malformed frame");
-                break;
+            Ok(next) => take_frame(next, &mut burst, peer),
+        };
+        // Whatever else has already arrived joins the burst, without waiting: a pipelining
+        // producer's sends are then appended as one group and answered in one write.
+        while !ended && burst.len() < MAX_BURST {
+            match source.next().now_or_never() {
+                None => break,
+                Some(next) => ended = take_frame(next, &mut burst, peer),
             }
-            Ok(Some(Ok(request))) => request,
-        };
-        if request.is_response() {
-            // The broker's requests to clients are oneway; a client answering anyway is harmless.
-            debug!(%peer, opaque = request.opaque, code = request.code, "ignoring a response from a client");
-            continue;
         }
-        // At the in-flight limit, stop reading: TCP backpressure reaches the client.
-        let permit = tokio::select! {
-            () = release.cancelled() => break,
-            permit = Arc::clone(&inflight).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-        };
         let ctx = Ctx {
             state: Arc::clone(&state),
             channel: channel.clone(),
             release: release.clone(),
         };
-        tasks.spawn(async move {
-            if let Some(response) = processor::process(&ctx, request).await {
-                let _ = ctx.channel.send(response).await;
+        let (sends, others): (Vec<_>, Vec<_>) =
+            burst.drain(..).partition(|r| processor::is_send(r.code));
+        if !sends.is_empty() {
+            let count = sends.len();
+            let mut answered = Box::pin(processor::send_group(&ctx, sends));
+            match (&mut answered).now_or_never() {
+                Some(replies) => {
+                    if !answer_all(&ctx, replies).await {
+                        break 'serve;
+                    }
+                }
+                // Waiting for a SYNC_FLUSH fsync: off the read loop, so the next burst can
+                // join the next group commit meanwhile.
+                None => {
+                    let permits = tokio::select! {
+                        () = release.cancelled() => break 'serve,
+                        p = Arc::clone(&inflight).acquire_many_owned(u32::try_from(count).unwrap_or(u32::MAX)) => match p {
+                            Ok(p) => p,
+                            Err(_) => break 'serve,
+                        },
+                    };
+                    let ctx = ctx.clone();
+                    tasks.spawn(async move {
+                        answer_all(&ctx, answered.await).await;
+                        drop(permits);
+                    });
+                }
             }
-            drop(permit);
-        });
+        }
+        for request in others {
+            // At the in-flight limit, stop reading: TCP backpressure reaches the client.
+            let permit = tokio::select! {
+                () = release.cancelled() => break 'serve,
+                permit = Arc::clone(&inflight).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break 'serve,
+                },
+            };
+            let ctx = ctx.clone();
+            tasks.spawn(async move {
+                if let Some(response) = processor::process(&ctx, request).await {
+                    let _ = ctx.channel.send(response).await;
+                }
+                drop(permit);
+            });
+        }
+        if ended {
+            break;
+        }
     }
 
     release.cancel();
@@ -192,6 +234,47 @@ pub(crate) async fn serve(
         debug!(%peer, "writer did not drain in time");
     }
     debug!(%peer, conn_id, "connection closed");
+}
+
+/// Adds a frame read from the socket to the burst; true when the connection is over (closed
+/// by the peer, failed, or sent a malformed frame, which is logged with its reason).
+fn take_frame(
+    next: Option<Result<RemotingCommand, ProtocolError>>,
+    burst: &mut Vec<RemotingCommand>,
+    peer: SocketAddr,
+) -> bool {
+    match next {
+        None => true,
+        Some(Err(ProtocolError::Io(e))) => {
+            debug!(%peer, error = %e, "connection failed");
+            true
+        }
+        Some(Err(e)) => {
+            warn!(%peer, error = %e, "closing connection: malformed frame");
+            true
+        }
+        Some(Ok(request)) if request.is_response() => {
+            // The broker's requests to clients are oneway; a client answering anyway is harmless.
+            debug!(%peer, opaque = request.opaque, code = request.code, "ignoring a response from a client");
+            false
+        }
+        Some(Ok(request)) => {
+            burst.push(request);
+            false
+        }
+    }
+}
+
+/// Queues the responses to a group of sends; false if the connection is gone.
+async fn answer_all(ctx: &Ctx, replies: Vec<(RemotingCommand, processor::Reply)>) -> bool {
+    for (request, reply) in replies {
+        if let Some(response) = processor::respond(ctx, &request, reply) {
+            if !ctx.channel.send(response).await {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 type Sink = SplitSink<Framed<TcpStream, RemotingCodec>, RemotingCommand>;

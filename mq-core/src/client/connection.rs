@@ -38,7 +38,10 @@ pub trait ServerRequestHandler: Send + Sync + 'static {
 /// A shared handler, as connections and pools hold it.
 pub type RequestHandler = Arc<dyn ServerRequestHandler>;
 
-type Pending = HashMap<i32, oneshot::Sender<ClientResult<RemotingCommand>>>;
+/// Waiting requests by opaque. foldhash, not SipHash: every request inserts and removes one
+/// entry, and the opaques are ours (sequential), not a peer's choice.
+type Pending =
+    HashMap<i32, oneshot::Sender<ClientResult<RemotingCommand>>, foldhash::fast::RandomState>;
 
 /// State shared by the handle and the two socket tasks.
 #[derive(Debug)]
@@ -126,7 +129,7 @@ impl Connection {
         let (read, write) = stream.into_split();
         let shared = Arc::new(Shared {
             addr: addr.to_owned(),
-            pending: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Pending::default()),
             closed: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(WRITE_QUEUE_LEN);

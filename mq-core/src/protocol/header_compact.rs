@@ -130,7 +130,7 @@ pub(crate) fn decode(header: &[u8]) -> Result<RemotingCommand> {
     let mut map = Reader {
         buf: r.take(ext_len, "extFields")?,
     };
-    let mut ext_fields = ExtFields::new();
+    let mut ext_fields = ExtFields::with_capacity_and_hasher(16, Default::default());
     while !map.buf.is_empty() {
         let key_len = map.i16("extFields key length")?;
         let key = map.string(i64::from(key_len), "extFields key")?;

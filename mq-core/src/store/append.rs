@@ -2,13 +2,16 @@
 //!
 //! Records are encoded outside the writer lock; under it the CommitLog write and the
 //! ConsumeQueue dispatch happen together, so queue offsets are dense and a queue's entries
-//! appear in CommitLog order. Listeners and the flusher are told after the lock is released;
+//! appear in CommitLog order. Appends that arrive together (a broker connection's burst of
+//! sends) share the lock and one `pwrite` ([`Store::append_many`]). Listeners and the flusher are told after the lock is released;
 //! the index thread polls on its own (waking it per append would cost a syscall each).
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::commit_log::frame::BLANK_LEN;
 use super::commit_log::writer::EncodedBatch;
-use super::consume_queue::CqEntry;
+use super::consume_queue::{ConsumeQueue, CqEntry};
 use super::dispatch::entry_tags_code;
 use super::error::{Result, StoreError};
 use super::{AppendMessage, AppendResult, Inner, Store};
@@ -43,8 +46,8 @@ impl Inner {
         Ok(())
     }
 
-    fn append_messages(&self, msgs: &[AppendMessage]) -> Result<AppendResult> {
-        self.check_writable()?;
+    /// Validates and encodes one append (a message or an atomic batch), outside any lock.
+    fn encode(&self, msgs: &[AppendMessage]) -> Result<EncodedBatch> {
         let Some(first) = msgs.first() else {
             return Err(StoreError::EmptyBatch);
         };
@@ -95,54 +98,142 @@ impl Inner {
                 max: self.config.max_batch_size,
             });
         }
+        // Checked here, before the lock, so one oversized append never fails its group.
+        let segment_size = self.log.files.segment_size();
+        if batch.len() + BLANK_LEN > segment_size {
+            return Err(StoreError::LargerThanSegment {
+                size: batch.len(),
+                segment_size,
+            });
+        }
+        Ok(batch)
+    }
 
-        let (placement, first_queue_offset, new_max, store_timestamp, cq) = {
+    /// Appends each of `appends` (a message or an atomic batch each) under one writer lock
+    /// and with one CommitLog write; answers one result per append, in order. An append
+    /// refused before the write (bad topic, too large) does not affect the others.
+    fn append_group(&self, appends: &[&[AppendMessage]]) -> Vec<Result<AppendResult>> {
+        let mut results: Vec<Option<Result<AppendResult>>> = std::iter::repeat_with(|| None)
+            .take(appends.len())
+            .collect();
+        let mut encoded = Vec::with_capacity(appends.len());
+        for (i, msgs) in appends.iter().enumerate() {
+            match self.check_writable().and_then(|()| self.encode(msgs)) {
+                Ok(batch) => encoded.push((i, batch)),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        let store_host = self.config.store_host;
+        // Queues appended to, with their new max offset, for the work done after the lock.
+        let mut touched: Vec<(Arc<ConsumeQueue>, u64)> = Vec::new();
+        let mut end_offset = None;
+        {
             let mut writer = self.writer.lock();
-            // Checked again under the lock: close() may have run meanwhile.
-            self.check_writable()?;
-            let cq = self.queues.get_or_create(topic, queue_id)?;
-            let first_queue_offset = cq.max_offset();
+            let mut placing = Vec::with_capacity(encoded.len());
+            let mut batches = Vec::with_capacity(encoded.len());
+            let mut first_offsets = Vec::with_capacity(encoded.len());
+            // Entries this group already gave each queue: the next append's first offset.
+            let mut given: Vec<(Arc<ConsumeQueue>, u64)> = Vec::new();
+            for (i, batch) in encoded {
+                let first = &appends[i][0];
+                // Checked again under the lock: close() may have run meanwhile.
+                let cq = self
+                    .check_writable()
+                    .and_then(|()| self.queues.get_or_create(&first.topic, first.queue_id));
+                let cq = match cq {
+                    Ok(cq) => cq,
+                    Err(e) => {
+                        results[i] = Some(Err(e));
+                        continue;
+                    }
+                };
+                let count = appends[i].len() as u64;
+                let first_offset = match given.iter_mut().find(|(q, _)| Arc::ptr_eq(q, &cq)) {
+                    Some((_, n)) => {
+                        *n += count;
+                        cq.max_offset() + *n - count
+                    }
+                    None => {
+                        given.push((Arc::clone(&cq), count));
+                        cq.max_offset()
+                    }
+                };
+                placing.push((i, cq));
+                batches.push(batch);
+                first_offsets.push(first_offset);
+            }
             let now = self.config.clock.now_millis();
-            let placement = writer.append(&self.log, &mut batch, first_queue_offset, now)?;
-            let entries: Vec<CqEntry> = batch
-                .slots
-                .iter()
-                .zip(msgs)
-                .map(|(slot, m)| CqEntry {
-                    commit_log_offset: placement.start + slot.at as u64,
-                    size: slot.size,
-                    tags_code: entry_tags_code(
-                        topic,
-                        &m.properties,
-                        now,
-                        &self.config.delay_levels,
-                    ),
-                })
-                .collect();
-            let new_max = cq.push(&entries);
-            (placement, first_queue_offset, new_max, now, cq)
-        };
+            let placed = writer.append_group(&self.log, &mut batches, &first_offsets, now);
+            // Successes are a prefix, so pushing them in order gives each the offsets it
+            // was stamped with.
+            for (((i, cq), placement), (batch, first_offset)) in placing
+                .into_iter()
+                .zip(placed)
+                .zip(batches.iter().zip(first_offsets))
+            {
+                let placement = match placement {
+                    Ok(p) => p,
+                    Err(e) => {
+                        results[i] = Some(Err(e));
+                        continue;
+                    }
+                };
+                let msgs = appends[i];
+                let entries: Vec<CqEntry> = batch
+                    .slots
+                    .iter()
+                    .zip(msgs)
+                    .map(|(slot, m)| CqEntry {
+                        commit_log_offset: placement.start + slot.at as u64,
+                        size: slot.size,
+                        tags_code: entry_tags_code(
+                            &m.topic,
+                            &m.properties,
+                            now,
+                            &self.config.delay_levels,
+                        ),
+                    })
+                    .collect();
+                let new_max = cq.push(&entries);
+                match touched.iter_mut().find(|(q, _)| Arc::ptr_eq(q, &cq)) {
+                    Some((_, max)) => *max = new_max,
+                    None => touched.push((cq, new_max)),
+                }
+                end_offset = Some(placement.end);
+                results[i] = Some(Ok(AppendResult {
+                    commit_log_offsets: batch
+                        .slots
+                        .iter()
+                        .map(|s| placement.start + s.at as u64)
+                        .collect(),
+                    queue_offset: first_offset,
+                    end_offset: placement.end,
+                    wrote_bytes: placement.end - placement.start,
+                    store_timestamp: now,
+                    store_host,
+                }));
+            }
+        }
 
-        if cq.tail_is_large() {
-            // No fsync here: that waits for the checkpoint, off the append path.
-            cq.write_tail()?;
+        for (cq, new_max) in &touched {
+            if cq.tail_is_large() {
+                // No fsync here: that waits for the checkpoint, off the append path. A failed
+                // tail write is retried by the checkpoint; the appends themselves succeeded.
+                if let Err(e) = cq.write_tail() {
+                    tracing::warn!(error = %e, "writing a ConsumeQueue tail failed");
+                }
+            }
+            if let Some(listener) = self.listener.read().as_ref() {
+                (listener.0)(&cq.topic, cq.queue_id, *new_max);
+            }
         }
-        if let Some(listener) = self.listener.read().as_ref() {
-            (listener.0)(topic, queue_id, new_max);
+        if let Some(end) = end_offset {
+            self.flusher.appended(end);
         }
-        self.flusher.appended(placement.end);
-        Ok(AppendResult {
-            commit_log_offsets: batch
-                .slots
-                .iter()
-                .map(|s| placement.start + s.at as u64)
-                .collect(),
-            queue_offset: first_queue_offset,
-            end_offset: placement.end,
-            wrote_bytes: placement.end - placement.start,
-            store_timestamp,
-            store_host,
-        })
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(StoreError::Closed)))
+            .collect()
     }
 }
 
@@ -150,13 +241,22 @@ impl Store {
     /// Appends one message: written to the CommitLog (page cache) and its ConsumeQueue, visible
     /// to pulls, listeners told. Does not wait for fsync: see [`Store::wait_durable`].
     pub fn append(&self, msg: AppendMessage) -> Result<AppendResult> {
-        self.inner.append_messages(std::slice::from_ref(&msg))
+        self.append_batch(std::slice::from_ref(&msg))
     }
 
     /// Appends a batch atomically: one topic and queue, contiguous records and queue offsets;
     /// after a crash either all of it is recovered or none.
     pub fn append_batch(&self, msgs: &[AppendMessage]) -> Result<AppendResult> {
-        self.inner.append_messages(msgs)
+        let mut results = self.inner.append_group(&[msgs]);
+        results.pop().unwrap_or(Err(StoreError::EmptyBatch))
+    }
+
+    /// Appends several independent appends (each a message or an atomic batch, any topics
+    /// and queues) under one writer lock with one CommitLog write: what the broker does with
+    /// the sends that arrive together on a connection. Answers one result per append, in
+    /// order; each is visible to pulls and listeners as with [`Store::append`].
+    pub fn append_many(&self, appends: &[&[AppendMessage]]) -> Vec<Result<AppendResult>> {
+        self.inner.append_group(appends)
     }
 
     /// Resolves when the CommitLog is durable up to `end_offset` (an [`AppendResult::end_offset`]):

@@ -10,6 +10,10 @@ mod takeover;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the request path allocates many small header strings (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Benchmarks of mq-core; `--json` prints one SPEC §6 line per scenario.
 #[derive(Debug, Parser)]
 #[command(name = "mq-bench", version, about)]

@@ -18,6 +18,8 @@ mod pull;
 mod query;
 mod send;
 
+pub(crate) use send::send_group;
+
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
@@ -30,7 +32,7 @@ use crate::protocol::{ProtocolError, RemotingCommand, RequestCode, ResponseCode}
 use crate::store::StoreError;
 
 /// What a handler sees of the request's context.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Ctx {
     /// Broker-wide state.
     pub state: Arc<BrokerState>,
@@ -140,6 +142,24 @@ pub(crate) async fn process(ctx: &Ctx, request: RemotingCommand) -> Option<Remot
             format!(" request type {code} not supported"),
         )),
     };
+    respond(ctx, &request, result)
+}
+
+/// Whether `code` is one of the send codes, which a connection appends as a group.
+pub(crate) fn is_send(code: i32) -> bool {
+    matches!(
+        code,
+        RequestCode::SEND_MESSAGE | RequestCode::SEND_MESSAGE_V2 | RequestCode::SEND_BATCH_MESSAGE
+    )
+}
+
+/// The response to `request` from its handler's outcome (errors logged and turned into
+/// RocketMQ error responses); `None` for a oneway request.
+pub(crate) fn respond(
+    ctx: &Ctx,
+    request: &RemotingCommand,
+    result: Reply,
+) -> Option<RemotingCommand> {
     let response = match result {
         Ok(response) => response,
         Err(e) => {
@@ -148,7 +168,7 @@ pub(crate) async fn process(ctx: &Ctx, request: RemotingCommand) -> Option<Remot
             } else {
                 tracing::debug!(peer = %ctx.channel.addr(), code = request.code, response = e.code, remark = %e.remark, "request refused");
             }
-            e.into_response(&request)
+            e.into_response(request)
         }
     };
     (!request.is_oneway()).then_some(response)

@@ -1,6 +1,9 @@
 //! SEND_MESSAGE (V1 names), SEND_MESSAGE_V2 (short names) and SEND_BATCH_MESSAGE: checks as
 //! RocketMQ's `SendMessageProcessor` does, topic auto-create, retry-to-DLQ redirection and
-//! delay scheduling, then the append and (SYNC_FLUSH) the wait for fsync.
+//! delay scheduling, then the append and (SYNC_FLUSH) the wait for fsync. Sends that arrive
+//! together on a connection are appended as one group ([`send_group`]).
+
+use std::sync::Arc;
 
 use rand::Rng;
 
@@ -18,16 +21,83 @@ use crate::protocol::message::{
     Properties, TRANSACTION_TYPE_MASK, decode_batch, parse_properties, properties_to_string,
 };
 use crate::protocol::{RemotingCommand, ResponseCode};
-use crate::store::{AppendMessage, AppendResult};
+use crate::store::{AppendMessage, AppendResult, StoreError};
 
 /// Property the broker adds to every stored message: the cluster that stored it.
 const PROPERTY_CLUSTER: &str = "CLUSTER";
 /// Property marking a transactional (half) message.
 const PROPERTY_TRANSACTION_PREPARED: &str = "TRAN_MSG";
 
+/// A send request checked and turned into what the store appends.
+#[derive(Debug)]
+pub(crate) struct PreparedSend {
+    /// One message, or the messages of a batch (stored atomically in one queue).
+    msgs: Vec<AppendMessage>,
+    /// Whether the producer waits for the flush (false when it sent `WAIT=false`).
+    wait: bool,
+    /// The queue the messages go to, as answered to the producer.
+    queue_id: i32,
+}
+
 /// Serves the three send codes; the batch path is chosen by the header's batch flag, as
 /// RocketMQ does.
 pub(super) async fn send(ctx: &Ctx, request: &RemotingCommand) -> Reply {
+    let prepared = prepare(ctx, request)?;
+    let result = ctx.state.store.append_batch(&prepared.msgs);
+    let durable = match &result {
+        Ok(r) if prepared.wait => wait_durable(&ctx.state, r.end_offset).await,
+        _ => Ok(ResponseCode::SUCCESS),
+    };
+    answer(&ctx.state, request, &prepared, result, &durable)
+}
+
+/// Sends that arrived together on a connection: appended now, as one group (one writer
+/// lock, one CommitLog write); the returned future answers each request, after waiting for
+/// the group's fsync when a producer waits in SYNC_FLUSH (at once otherwise). A request
+/// refused by its checks is answered with its error and does not hold up the others.
+pub(crate) fn send_group(
+    ctx: &Ctx,
+    requests: Vec<RemotingCommand>,
+) -> impl Future<Output = Vec<(RemotingCommand, Reply)>> + Send + 'static {
+    let prepared: Vec<Result<PreparedSend, ProcessError>> =
+        requests.iter().map(|r| prepare(ctx, r)).collect();
+    let appends: Vec<&[AppendMessage]> = prepared
+        .iter()
+        .filter_map(|p| p.as_ref().ok().map(|p| p.msgs.as_slice()))
+        .collect();
+    let mut stored = ctx.state.store.append_many(&appends).into_iter();
+    let results: Vec<_> = prepared
+        .into_iter()
+        .map(|p| p.map(|p| (stored.next().unwrap_or(Err(StoreError::EmptyBatch)), p)))
+        .collect();
+    let wait_for = results
+        .iter()
+        .filter_map(|r| match r {
+            Ok((Ok(stored), p)) if p.wait => Some(stored.end_offset),
+            _ => None,
+        })
+        .max();
+    let state = Arc::clone(&ctx.state);
+    async move {
+        let durable = match wait_for {
+            Some(end) => wait_durable(&state, end).await,
+            None => Ok(ResponseCode::SUCCESS),
+        };
+        requests
+            .into_iter()
+            .zip(results)
+            .map(|(request, r)| {
+                let reply =
+                    r.and_then(|(stored, p)| answer(&state, &request, &p, stored, &durable));
+                (request, reply)
+            })
+            .collect()
+    }
+}
+
+/// Checks a send request and builds its messages: topic, permissions, sizes, properties,
+/// retry-to-DLQ redirection and delay scheduling.
+fn prepare(ctx: &Ctx, request: &RemotingCommand) -> Result<PreparedSend, ProcessError> {
     let header = SendMessageRequestHeader::from_request(request)?;
     let state = &ctx.state;
     validate_topic_name(&header.topic).map_err(ProcessError::system)?;
@@ -79,9 +149,9 @@ pub(super) async fn send(ctx: &Ctx, request: &RemotingCommand) -> Reply {
         state.config.cluster_name.clone(),
     );
     if header.batch {
-        send_batch(ctx, request, &header, queue_id, props).await
+        prepare_batch(ctx, request, &header, queue_id, props)
     } else {
-        send_one(ctx, request, &header, queue_id, props).await
+        prepare_one(ctx, request, &header, queue_id, props)
     }
 }
 
@@ -142,13 +212,13 @@ fn pick_queue(topic: &TopicConfig, requested: i32) -> Result<i32, ProcessError> 
     Ok(requested)
 }
 
-async fn send_one(
+fn prepare_one(
     ctx: &Ctx,
     request: &RemotingCommand,
     header: &SendMessageRequestHeader,
     queue_id: i32,
     mut props: Properties,
-) -> Reply {
+) -> Result<PreparedSend, ProcessError> {
     let state = &ctx.state;
     // WAIT only tells this broker whether to wait for the flush; it is not stored.
     let wait = props
@@ -185,20 +255,20 @@ async fn send_one(
     }
     msg.properties = properties_to_string(&props);
     schedule_if_delayed(&mut msg, &mut props, state.config.store.delay_levels.len());
-    let result = append(state, vec![msg], wait).await?;
-    Stats::add(&state.stats.put_messages, 1);
-    let msg_id = result.0.msg_ids().join(",");
-    Ok(respond(request, result, msg_id, queue_id))
+    Ok(PreparedSend {
+        msgs: vec![msg],
+        wait,
+        queue_id,
+    })
 }
 
-async fn send_batch(
+fn prepare_batch(
     ctx: &Ctx,
     request: &RemotingCommand,
     header: &SendMessageRequestHeader,
     queue_id: i32,
     batch_props: Properties,
-) -> Reply {
-    let state = &ctx.state;
+) -> Result<PreparedSend, ProcessError> {
     if header.topic.starts_with(RETRY_PREFIX) {
         return Err(ProcessError::new(
             ResponseCode::MESSAGE_ILLEGAL,
@@ -252,47 +322,46 @@ async fn send_batch(
             properties,
         });
     }
-    let count = msgs.len();
-    let result = append(state, msgs, wait).await?;
-    Stats::add(&state.stats.put_messages, count);
-    let msg_id = result.0.msg_ids().join(",");
-    Ok(respond(request, result, msg_id, queue_id))
+    Ok(PreparedSend {
+        msgs,
+        wait,
+        queue_id,
+    })
 }
 
-/// Appends (one message or one atomic batch) and, when the producer waits, awaits the
-/// flush. Answers the result and the response code: SUCCESS, or FLUSH_DISK_TIMEOUT when
-/// SYNC_FLUSH took longer than the configured timeout (the message is stored either way).
-async fn append(
-    state: &BrokerState,
-    msgs: Vec<AppendMessage>,
-    wait: bool,
-) -> Result<(AppendResult, i32), ProcessError> {
-    // Inline on the worker, not on the blocking pool: an append is a page-cache write and a
-    // ConsumeQueue entry under the writer lock (microseconds; the fsync happens elsewhere and
-    // is awaited below), while a blocking-pool hand-off per message costs two thread wake-ups
-    // and, with many sends in flight, dozens of pool threads queueing on that lock.
-    let result = if msgs.len() == 1 {
-        msgs.into_iter()
-            .next()
-            .map_or(Err(crate::store::StoreError::EmptyBatch), |m| {
-                state.store.append(m)
-            })
-    } else {
-        state.store.append_batch(&msgs)
-    }?;
-    if !wait {
-        return Ok((result, ResponseCode::SUCCESS));
-    }
+/// Waits until the CommitLog is durable up to `end` (at once in ASYNC_FLUSH): SUCCESS, or
+/// FLUSH_DISK_TIMEOUT when SYNC_FLUSH took longer than the configured timeout (the message
+/// is stored either way, as RocketMQ answers).
+async fn wait_durable(state: &BrokerState, end: u64) -> Result<i32, ProcessError> {
     match tokio::time::timeout(
         state.config.sync_flush_timeout,
-        state.store.wait_durable(result.end_offset),
+        state.store.wait_durable(end),
     )
     .await
     {
-        Ok(Ok(())) => Ok((result, ResponseCode::SUCCESS)),
+        Ok(Ok(())) => Ok(ResponseCode::SUCCESS),
         Ok(Err(e)) => Err(e.into()),
-        Err(_) => Ok((result, ResponseCode::FLUSH_DISK_TIMEOUT)),
+        Err(_) => Ok(ResponseCode::FLUSH_DISK_TIMEOUT),
     }
+}
+
+/// The response to a send whose append ended with `stored` and whose flush wait with `durable`.
+fn answer(
+    state: &BrokerState,
+    request: &RemotingCommand,
+    prepared: &PreparedSend,
+    stored: Result<AppendResult, StoreError>,
+    durable: &Result<i32, ProcessError>,
+) -> Reply {
+    let stored = stored?;
+    Stats::add(&state.stats.put_messages, prepared.msgs.len());
+    let code = if prepared.wait {
+        durable.clone()?
+    } else {
+        ResponseCode::SUCCESS
+    };
+    let msg_id = stored.msg_ids().join(",");
+    Ok(respond(request, (stored, code), msg_id, prepared.queue_id))
 }
 
 fn respond(

@@ -125,7 +125,7 @@ macro_rules! command_header {
         impl $crate::protocol::header::CommandHeader for $name {
             #[allow(unused_mut)]
             fn to_ext_fields(&self) -> $crate::protocol::frame::ExtFields {
-                let mut ext = $crate::protocol::frame::ExtFields::new();
+                let mut ext = $crate::protocol::frame::ExtFields::default();
                 $( command_header!(@put $kind ext, $key, self.$field); )*
                 ext
             }
@@ -172,7 +172,7 @@ pub struct EmptyHeader;
 
 impl CommandHeader for EmptyHeader {
     fn to_ext_fields(&self) -> ExtFields {
-        ExtFields::new()
+        ExtFields::default()
     }
     fn from_ext_fields(_ext: &ExtFields) -> Result<Self> {
         Ok(Self)
@@ -193,7 +193,7 @@ mod tests {
 
     #[test]
     fn missing_and_invalid_fields_are_named() {
-        let mut ext = ExtFields::new();
+        let mut ext = ExtFields::default();
         let missing = required::<i32>(&ext, "H", "queueId");
         assert!(matches!(
             missing,

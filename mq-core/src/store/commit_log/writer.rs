@@ -85,52 +85,106 @@ impl Writer {
         }
     }
 
-    /// Writes `batch` at the end of the log, stamping queue offsets from `first_queue_offset`.
-    pub fn append(
+    /// Writes several appends back to back with one `pwrite` per segment they touch (usually
+    /// one), each stamped with its own first queue offset. A syscall per message was the
+    /// largest single cost of the broker's send path; this is the group write that removes it.
+    ///
+    /// Answers one placement per batch, in order; the successes are always a prefix. An I/O
+    /// error fails the appends of the segment chunk it hit and every later one; earlier
+    /// chunks are written and stay placed.
+    pub fn append_group(
         &mut self,
         log: &CommitLog,
-        batch: &mut EncodedBatch,
-        first_queue_offset: u64,
+        batches: &mut [EncodedBatch],
+        first_queue_offsets: &[u64],
         store_timestamp: i64,
-    ) -> Result<Placement> {
+    ) -> Vec<Result<Placement>> {
         let seg_size = log.files.segment_size();
-        let len = batch.len();
-        // Room for a blank after the batch, so every segment ends with a readable marker.
-        if len + BLANK_LEN > seg_size {
-            return Err(StoreError::LargerThanSegment {
-                size: len,
-                segment_size: seg_size,
-            });
+        let mut placed: Vec<Result<Placement>> = Vec::with_capacity(batches.len());
+        // The chunk being assembled: batches [chunk_from..] starting at log offset chunk_start.
+        let mut chunk = Vec::new();
+        let mut chunk_from = 0;
+        let mut chunk_start = self.pos;
+        // What `last_record` was before the chunk, restored if the chunk is not written.
+        let mut last_before_chunk = self.last_record;
+        let mut failed: Option<String> = None;
+        for (i, batch) in batches.iter_mut().enumerate() {
+            if failed.is_some() {
+                break;
+            }
+            let len = batch.len();
+            // Room for a blank after the batch, so every segment ends with a readable marker.
+            // Callers check this before taking the lock; failing the rest too keeps the
+            // placed appends a prefix, so the queue offsets they were given stay dense.
+            if len + BLANK_LEN > seg_size {
+                placed.push(Err(StoreError::LargerThanSegment {
+                    size: len,
+                    segment_size: seg_size,
+                }));
+                failed = Some(format!(
+                    "an earlier append of {len} bytes is larger than a segment"
+                ));
+                break;
+            }
+            let seg_end = log.files.segment_start(self.pos) + seg_size;
+            if self.pos + len + BLANK_LEN > seg_end {
+                let rolled = self
+                    .write_chunk(log, chunk_start, &chunk)
+                    .and_then(|()| self.write_blank(log, seg_end));
+                if let Err(e) = rolled {
+                    failed = Some(e.to_string());
+                    fail_chunk(&mut placed, chunk_from, &e);
+                    self.pos = chunk_start;
+                    self.last_record = last_before_chunk;
+                    break;
+                }
+                last_before_chunk = self.last_record;
+                chunk.clear();
+                chunk_from = i;
+                chunk_start = self.pos;
+            }
+            let start = self.pos;
+            stamp(batch, start, first_queue_offsets[i], store_timestamp);
+            chunk.extend_from_slice(&batch.buf);
+            self.last_record = batch.slots.last().map(|s| start + s.at as u64);
+            self.pos = start + len;
+            placed.push(Ok(Placement {
+                start,
+                end: self.pos,
+            }));
         }
-        let seg_end = log.files.segment_start(self.pos) + seg_size;
-        if self.pos + len + BLANK_LEN > seg_end {
-            let seg = self.segment_at(log, self.pos)?;
-            seg.write_at(self.pos - seg.start, &blank(seg_end - self.pos))?;
-            self.pos = seg_end;
+        if failed.is_none() {
+            if let Err(e) = self.write_chunk(log, chunk_start, &chunk) {
+                fail_chunk(&mut placed, chunk_from, &e);
+                self.pos = chunk_start;
+                self.last_record = last_before_chunk;
+                failed = Some(e.to_string());
+            }
         }
-        let start = self.pos;
-        let n = batch.slots.len();
-        for (i, slot) in batch.slots.iter().enumerate() {
-            let rec = &mut batch.buf[slot.at..slot.at + slot.size as usize];
-            rec[QUEUE_OFFSET_POS..QUEUE_OFFSET_POS + 8]
-                .copy_from_slice(&(first_queue_offset + i as u64).to_be_bytes());
-            rec[PHYSICAL_OFFSET_POS..PHYSICAL_OFFSET_POS + 8]
-                .copy_from_slice(&(start + slot.at as u64).to_be_bytes());
-            let ts = slot.store_timestamp_pos;
-            rec[ts..ts + 8].copy_from_slice(&store_timestamp.to_be_bytes());
-            let t = trailer(rec, (n - 1 - i) as u32);
-            let t_at = slot.at + slot.size as usize;
-            batch.buf[t_at..t_at + TRAILER_LEN as usize].copy_from_slice(&t);
+        if let Some(reason) = failed {
+            while placed.len() < batches.len() {
+                placed.push(Err(io_failure(log, &reason)));
+            }
+        }
+        log.set_written(self.pos);
+        placed
+    }
+
+    /// Writes an assembled chunk at `start` (a no-op when empty).
+    fn write_chunk(&mut self, log: &CommitLog, start: u64, chunk: &[u8]) -> Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
         }
         let seg = self.segment_at(log, start)?;
-        seg.write_at(start - seg.start, &batch.buf)?;
-        self.last_record = batch.slots.last().map(|s| start + s.at as u64);
-        self.pos = start + len;
-        log.set_written(self.pos);
-        Ok(Placement {
-            start,
-            end: self.pos,
-        })
+        seg.write_at(start - seg.start, chunk)
+    }
+
+    /// Ends the current segment with a blank record and moves to the next one.
+    fn write_blank(&mut self, log: &CommitLog, seg_end: u64) -> Result<()> {
+        let seg = self.segment_at(log, self.pos)?;
+        seg.write_at(self.pos - seg.start, &blank(seg_end - self.pos))?;
+        self.pos = seg_end;
+        Ok(())
     }
 
     fn segment_at(&mut self, log: &CommitLog, offset: u64) -> Result<Arc<Segment>> {
@@ -142,5 +196,52 @@ impl Writer {
                 Ok(seg)
             }
         }
+    }
+}
+
+/// Stamps QUEUEOFFSET, PHYSICALOFFSET, STORETIMESTAMP and the trailers of a batch placed at `start`.
+fn stamp(batch: &mut EncodedBatch, start: u64, first_queue_offset: u64, store_timestamp: i64) {
+    let n = batch.slots.len();
+    for (i, slot) in batch.slots.iter().enumerate() {
+        let rec = &mut batch.buf[slot.at..slot.at + slot.size as usize];
+        rec[QUEUE_OFFSET_POS..QUEUE_OFFSET_POS + 8]
+            .copy_from_slice(&(first_queue_offset + i as u64).to_be_bytes());
+        rec[PHYSICAL_OFFSET_POS..PHYSICAL_OFFSET_POS + 8]
+            .copy_from_slice(&(start + slot.at as u64).to_be_bytes());
+        let ts = slot.store_timestamp_pos;
+        rec[ts..ts + 8].copy_from_slice(&store_timestamp.to_be_bytes());
+        let t = trailer(rec, (n - 1 - i) as u32);
+        let t_at = slot.at + slot.size as usize;
+        batch.buf[t_at..t_at + TRAILER_LEN as usize].copy_from_slice(&t);
+    }
+}
+
+/// Turns the placements of a chunk that was not written into errors.
+fn fail_chunk(placed: &mut [Result<Placement>], from: usize, e: &StoreError) {
+    for p in placed.iter_mut().skip(from) {
+        if p.is_ok() {
+            *p = Err(io_failure_like(e));
+        }
+    }
+}
+
+/// The error every append of a failed group write answers (`StoreError` is not `Clone`).
+fn io_failure(log: &CommitLog, reason: &str) -> StoreError {
+    StoreError::Io {
+        path: log.files.dir().to_path_buf(),
+        source: std::io::Error::other(reason.to_owned()),
+    }
+}
+
+fn io_failure_like(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Io { path, source } => StoreError::Io {
+            path: path.clone(),
+            source: std::io::Error::new(source.kind(), source.to_string()),
+        },
+        other => StoreError::Io {
+            path: std::path::PathBuf::new(),
+            source: std::io::Error::other(other.to_string()),
+        },
     }
 }
