@@ -100,8 +100,9 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_batch: u64,
 
-    /// Gate batches in flight at once (1 = strictly one after the other).
-    #[arg(long, env = "SECKILL_BATCHES_IN_FLIGHT", default_value_t = 4,
+    /// Gate batches in flight at once (1 = strictly one after the other). Two let one batch's
+    /// Redis step overlap another's broker send; more only make the batches smaller.
+    #[arg(long, env = "SECKILL_BATCHES_IN_FLIGHT", default_value_t = 2,
           value_parser = clap::value_parser!(u64).range(1..=64))]
     pub batches_in_flight: u64,
 
@@ -200,6 +201,8 @@ mod tests {
         assert_eq!(config.redis_key_prefix, "seckill");
         assert_eq!(config.rate_limit_per_user, 0);
         assert_eq!(config.gate_settings().sold_out_ttl, Duration::from_secs(2));
+        let gate = config.gate_settings();
+        assert_eq!((gate.max_batch, gate.batches_in_flight), (256, 2));
         let producer = config.publisher_settings();
         assert_eq!(
             (producer.send_timeout, producer.send_retries),

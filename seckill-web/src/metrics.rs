@@ -120,7 +120,6 @@ pub fn publish(started: Instant, outcome: &'static str) {
 /// Records the size of one batch at `stage` (`take` or `send`).
 pub fn batch_size(stage: &'static str, requests: usize) {
     // Batches are bounded by `--max-batch`, far below f64's exact integers.
-    #[allow(clippy::cast_precision_loss)]
     histogram!(BATCH_SIZE, "stage" => stage).record(requests as f64);
 }
 

@@ -46,7 +46,7 @@ impl Default for GateSettings {
             sold_out_ttl: Duration::from_secs(2),
             rate_limit_per_user: 0,
             max_batch: 256,
-            batches_in_flight: 4,
+            batches_in_flight: 2,
         }
     }
 }

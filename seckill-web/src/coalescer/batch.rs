@@ -110,7 +110,7 @@ async fn take(
         }
     };
     let mut now_sold_out = false;
-    let mut held = Vec::new();
+    let mut held = Vec::with_capacity(requests.len());
     let timestamp = unix_millis();
     for (pending, outcome) in requests.into_iter().zip(outcomes) {
         let Pending { request_id, waiter } = pending;

@@ -18,6 +18,7 @@
 //! [`TaskTracker`]: tokio_util::task::TaskTracker
 
 mod batch;
+mod request_id;
 mod undo;
 
 use std::collections::VecDeque;
@@ -104,7 +105,7 @@ impl Coalescer {
     pub(crate) async fn submit(state: &AppState, ids: GoodsUser) -> Reply {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
-            request_id: uuid::Uuid::now_v7().to_string(),
+            request_id: request_id::new_request_id(),
             waiter: Waiter {
                 ids,
                 reply,
