@@ -6,33 +6,30 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod common;
+
+use common::redis;
 use redis::aio::MultiplexedConnection;
 use seckill_order::gate::{self, Claim, GiveBack, MAX_BATCH, TakeOutcome};
 use seckill_order::{GoodsKeys, OrderResult, result};
 
-async fn redis() -> MultiplexedConnection {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let client = redis::Client::open(url).unwrap();
-    client.get_multiplexed_async_connection().await.unwrap()
-}
-
-/// Keys of their own for each test (and side of a comparison), emptied; warmed unless `None`.
 async fn fresh_goods(
     conn: &mut MultiplexedConnection,
     name: &str,
     stock: Option<i64>,
 ) -> GoodsKeys {
-    let prefix = format!("test-batch-{name}-{}", std::process::id());
-    let keys = GoodsKeys::new(&prefix, 1).unwrap();
-    let _: i64 = redis::cmd("DEL")
-        .arg(&keys.all()[..])
-        .query_async(conn)
-        .await
-        .unwrap();
-    if let Some(stock) = stock {
-        assert!(gate::warm(conn, &keys, stock, false).await.unwrap());
-    }
-    keys
+    common::fresh_goods(conn, &format!("batch-{name}"), stock).await
+}
+
+/// Claims written inline as (user id, request id) pairs.
+fn pairs(pairs: &[(i64, &'static str)]) -> Vec<Claim<'static>> {
+    pairs
+        .iter()
+        .map(|&(user_id, request_id)| Claim {
+            user_id,
+            request_id,
+        })
+        .collect()
 }
 
 /// Everything a goods' gate state holds, to compare two goods key by key.
@@ -123,13 +120,7 @@ async fn assert_equivalent(
                 .unwrap(),
         );
     }
-    let claims: Vec<Claim<'_>> = requests
-        .iter()
-        .map(|(user_id, request_id)| Claim {
-            user_id: *user_id,
-            request_id,
-        })
-        .collect();
+    let claims = gate::claims(requests);
     let mut answered = Vec::new();
     let mut rest = &claims[..];
     for size in sizes {
@@ -174,7 +165,7 @@ async fn one_batch_mixing_a_repeated_user_and_the_last_unit() {
     let mut conn = redis().await;
     let keys = fresh_goods(&mut conn, "one-batch", Some(2)).await;
     gate::take(&mut conn, &keys, 9, "before").await.unwrap();
-    let claims = [
+    let claims = pairs(&[
         (1, "a"),
         (9, "b"),
         (1, "c"),
@@ -182,11 +173,7 @@ async fn one_batch_mixing_a_repeated_user_and_the_last_unit() {
         (3, "e"),
         (2, "f"),
         (9, "g"),
-    ]
-    .map(|(user_id, request_id)| Claim {
-        user_id,
-        request_id,
-    });
+    ]);
     let outcomes = gate::take_many(&mut conn, &keys, &claims).await.unwrap();
     assert_eq!(
         outcomes,
@@ -222,13 +209,7 @@ async fn concurrent_batches_never_take_stock_below_zero() {
             let ids: Vec<(i64, String)> = (0..50)
                 .map(|i| (batch * 50 + i, format!("r{batch}-{i}")))
                 .collect();
-            let claims: Vec<Claim<'_>> = ids
-                .iter()
-                .map(|(user_id, request_id)| Claim {
-                    user_id: *user_id,
-                    request_id,
-                })
-                .collect();
+            let claims = gate::claims(&ids);
             gate::take_many(&mut conn, &keys, &claims).await.unwrap()
         }));
     }
@@ -252,13 +233,7 @@ async fn more_claims_than_one_run_holds_are_split_in_order() {
     let mut conn = redis().await;
     let keys = fresh_goods(&mut conn, "split", Some(1_000)).await;
     let ids: Vec<(i64, String)> = (0..1_200).map(|i| (i % 1_100, format!("r{i}"))).collect();
-    let claims: Vec<Claim<'_>> = ids
-        .iter()
-        .map(|(user_id, request_id)| Claim {
-            user_id: *user_id,
-            request_id,
-        })
-        .collect();
+    let claims = gate::claims(&ids);
     assert!(claims.len() > 2 * MAX_BATCH);
     let outcomes = gate::take_many(&mut conn, &keys, &claims).await.unwrap();
     let taken = outcomes
@@ -279,18 +254,12 @@ async fn more_claims_than_one_run_holds_are_split_in_order() {
 async fn give_back_requests_returns_only_the_places_its_requests_hold_once() {
     let mut conn = redis().await;
     let keys = fresh_goods(&mut conn, "give-back", Some(5)).await;
-    let claims = [(1, "a"), (2, "b"), (3, "c")].map(|(user_id, request_id)| Claim {
-        user_id,
-        request_id,
-    });
+    let claims = pairs(&[(1, "a"), (2, "b"), (3, "c")]);
     gate::take_many(&mut conn, &keys, &claims).await.unwrap();
     assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(2));
 
     // User 2 under another request id, and a user who never took anything: untouched.
-    let undo = [(1, "a"), (2, "not-b"), (4, "d"), (3, "c")].map(|(user_id, request_id)| Claim {
-        user_id,
-        request_id,
-    });
+    let undo = pairs(&[(1, "a"), (2, "not-b"), (4, "d"), (3, "c")]);
     let returned = gate::give_back_requests(&mut conn, &keys, &undo, GiveBack::Forget)
         .await
         .unwrap();

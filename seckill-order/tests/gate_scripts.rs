@@ -2,27 +2,15 @@
 //! sold out, idempotent give-back.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::redis;
 use redis::aio::MultiplexedConnection;
 use seckill_order::gate::{self, GiveBack, TakeOutcome};
 use seckill_order::{GoodsKeys, OrderResult, result};
 
-async fn redis() -> MultiplexedConnection {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let client = redis::Client::open(url).unwrap();
-    client.get_multiplexed_async_connection().await.unwrap()
-}
-
-/// Keys of their own for each test, so tests run in parallel and re-runs start clean.
 async fn fresh_goods(conn: &mut MultiplexedConnection, test: &str, stock: i64) -> GoodsKeys {
-    let prefix = format!("test-gate-{test}-{}", std::process::id());
-    let keys = GoodsKeys::new(&prefix, 1).unwrap();
-    let _: i64 = redis::cmd("DEL")
-        .arg(&keys.all()[..])
-        .query_async(conn)
-        .await
-        .unwrap();
-    assert!(gate::warm(conn, &keys, stock, false).await.unwrap());
-    keys
+    common::fresh_goods(conn, &format!("gate-{test}"), Some(stock)).await
 }
 
 #[tokio::test]

@@ -132,48 +132,69 @@ async fn hold_first_then_queue(
     (first, rest)
 }
 
-#[tokio::test]
-async fn a_failed_batch_send_gives_back_every_place_of_the_batch() {
-    let (fx, held) = fixture("batch-send-fails", true).await;
-    fx.warm(1, 10).await;
-    // User 9 holds a place from before: the batch's undo must leave it alone.
+/// What one request answered: the user, the HTTP status and the JSON `status`.
+type Answer = (i64, StatusCode, String);
+
+async fn answer_of(user: i64, request: JoinHandle<(StatusCode, Value)>) -> Answer {
+    let (status, body) = request.await.unwrap();
+    (user, status, body["status"].as_str().unwrap().to_owned())
+}
+
+fn answers(expected: &[(i64, StatusCode, &str)]) -> Vec<Answer> {
+    expected
+        .iter()
+        .map(|(user, code, status)| (*user, *code, (*status).to_owned()))
+        .collect()
+}
+
+/// Two batches over goods 1 with `stock` units, user 9 holding a place from before: user 1
+/// alone in the first (held in the broker stage), `users` queued behind it as the second;
+/// then both sends are let go. Answers user 1's answer and the others', in order.
+async fn two_batches(
+    test: &str,
+    fail: bool,
+    stock: i64,
+    users: &[i64],
+) -> (Fixture, Arc<HeldPublisher>, Answer, Vec<Answer>) {
+    let (fx, held) = fixture(test, fail).await;
+    fx.warm(1, stock).await;
     let mut redis = fx.redis.clone();
     gate::take(&mut redis, &fx.keys(1), 9, "earlier")
         .await
         .unwrap();
-
-    let users = [2, 3, 4, 9, 3, 5];
-    let (first, rest) = hold_first_then_queue(&fx, &held, &users).await;
+    let (first, rest) = hold_first_then_queue(&fx, &held, users).await;
     held.permits.add_permits(2);
-    let (status, body) = first.await.unwrap();
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (StatusCode::SERVICE_UNAVAILABLE, Some("UNAVAILABLE"))
-    );
-    let mut answers = Vec::new();
+    let first = answer_of(1, first).await;
+    let mut others = Vec::new();
     for (user, request) in users.iter().zip(rest) {
-        let (status, body) = request.await.unwrap();
-        answers.push((*user, status, body["status"].as_str().unwrap().to_owned()));
+        others.push(answer_of(*user, request).await);
     }
+    (fx, held, first, others)
+}
+
+#[tokio::test]
+async fn a_failed_batch_send_gives_back_every_place_of_the_batch() {
+    // User 9's older place must survive the batch's undo; user 3 asks twice.
+    let (fx, held, first, others) =
+        two_batches("batch-send-fails", true, 10, &[2, 3, 4, 9, 3, 5]).await;
+    const DOWN: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
+    assert_eq!(first, (1, DOWN, "UNAVAILABLE".to_owned()));
+    let expected = [
+        (2, DOWN, "UNAVAILABLE"),
+        (3, DOWN, "UNAVAILABLE"),
+        (4, DOWN, "UNAVAILABLE"),
+        (9, StatusCode::OK, "DUPLICATE"),
+        (3, StatusCode::OK, "DUPLICATE"),
+        (5, DOWN, "UNAVAILABLE"),
+    ];
+    assert_eq!(others, answers(&expected));
     assert_eq!(
         held.batches(),
         vec![1, 4],
         "users 2, 3, 4, 5 went in one batch"
     );
-    let unavailable: Vec<i64> = answers
-        .iter()
-        .filter(|(_, status, s)| *status == StatusCode::SERVICE_UNAVAILABLE && s == "UNAVAILABLE")
-        .map(|(user, ..)| *user)
-        .collect();
-    assert_eq!(unavailable, vec![2, 3, 4, 5], "{answers:?}");
-    let duplicates: Vec<i64> = answers
-        .iter()
-        .filter(|(_, status, s)| *status == StatusCode::OK && s == "DUPLICATE")
-        .map(|(user, ..)| *user)
-        .collect();
-    assert_eq!(duplicates, vec![9, 3], "{answers:?}");
 
-    // Redis exactly as before the batch: only user 9's older place is held.
+    // Redis exactly as before the batches: only user 9's older place is held.
     assert_eq!(fx.stock(1).await, Some(9));
     assert_eq!(fx.buyers(1).await, vec![9]);
     for user in [1, 2, 3, 4, 5] {
@@ -192,35 +213,20 @@ async fn a_failed_batch_send_gives_back_every_place_of_the_batch() {
 
 #[tokio::test]
 async fn a_batch_mixing_new_users_and_duplicates_answers_each_once() {
-    let (fx, held) = fixture("batch-mixed", false).await;
-    fx.warm(1, 4).await;
-    let mut redis = fx.redis.clone();
-    gate::take(&mut redis, &fx.keys(1), 9, "earlier")
-        .await
-        .unwrap();
-
     // User 1 is in flight (holds a place), 9 held one before, 2 asks twice; after 2 and 3
     // the stock is out, so 4 is sold out.
-    let users = [2, 1, 3, 2, 9, 4];
-    let (first, rest) = hold_first_then_queue(&fx, &held, &users).await;
-    held.permits.add_permits(2);
-    assert_eq!(first.await.unwrap().1["status"], "QUEUED");
-    let mut answers = Vec::new();
-    for (user, request) in users.iter().zip(rest) {
-        let (status, body) = request.await.unwrap();
-        assert_eq!(status, StatusCode::OK, "user {user}: {body}");
-        answers.push((*user, body["status"].as_str().unwrap().to_owned()));
-    }
+    let (fx, held, first, others) = two_batches("batch-mixed", false, 4, &[2, 1, 3, 2, 9, 4]).await;
+    const OK: StatusCode = StatusCode::OK;
+    assert_eq!(first, (1, OK, "QUEUED".to_owned()));
     let expected = [
-        (2, "QUEUED"),
-        (1, "DUPLICATE"),
-        (3, "QUEUED"),
-        (2, "DUPLICATE"),
-        (9, "DUPLICATE"),
-        (4, "SOLD_OUT"),
-    ]
-    .map(|(user, status)| (user, status.to_owned()));
-    assert_eq!(answers, expected);
+        (2, OK, "QUEUED"),
+        (1, OK, "DUPLICATE"),
+        (3, OK, "QUEUED"),
+        (2, OK, "DUPLICATE"),
+        (9, OK, "DUPLICATE"),
+        (4, OK, "SOLD_OUT"),
+    ];
+    assert_eq!(others, answers(&expected));
     assert_eq!(
         held.batches(),
         vec![1, 2],

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use redis::aio::ConnectionLike;
 
-use super::{GiveBack, TakeOutcome};
+use super::{GiveBack, TakeOutcome, invocation};
 use crate::keys::GoodsKeys;
 use crate::{Error, Result};
 
@@ -32,6 +32,17 @@ pub struct Claim<'a> {
     pub request_id: &'a str,
 }
 
+/// The claims of owned (user id, request id) pairs, e.g. places kept for an undo.
+pub fn claims(places: &[(i64, String)]) -> Vec<Claim<'_>> {
+    places
+        .iter()
+        .map(|(user_id, request_id)| Claim {
+            user_id: *user_id,
+            request_id,
+        })
+        .collect()
+}
+
 /// [`super::take`] for each claim, in order, one script run per [`MAX_BATCH`] claims:
 /// answers one outcome per claim. A user claiming twice gets `Duplicate` the second time;
 /// once the stock ran out the rest are `SoldOut` (or `Duplicate`) and leave no marker.
@@ -45,8 +56,7 @@ pub async fn take_many<C: ConnectionLike + Send>(
 ) -> Result<Vec<TakeOutcome>> {
     let mut outcomes = Vec::with_capacity(claims.len());
     for run in claims.chunks(MAX_BATCH) {
-        let mut invocation = TAKE_MANY.prepare_invoke();
-        add_keys(&mut invocation, keys);
+        let mut invocation = invocation(&TAKE_MANY, keys);
         for claim in run {
             invocation.arg(claim.user_id).arg(claim.request_id);
         }
@@ -70,8 +80,7 @@ pub async fn give_back_requests<C: ConnectionLike + Send>(
 ) -> Result<Vec<bool>> {
     let mut returned = Vec::with_capacity(claims.len());
     for run in claims.chunks(MAX_BATCH) {
-        let mut invocation = GIVE_BACK_MANY.prepare_invoke();
-        add_keys(&mut invocation, keys);
+        let mut invocation = invocation(&GIVE_BACK_MANY, keys);
         invocation.arg(how.mode());
         for claim in run {
             invocation.arg(claim.user_id).arg(claim.request_id);
@@ -81,15 +90,6 @@ pub async fn give_back_requests<C: ConnectionLike + Send>(
         returned.extend(answers.into_iter().map(|answer| answer == 1));
     }
     Ok(returned)
-}
-
-/// The key order every gate script expects.
-fn add_keys(invocation: &mut redis::ScriptInvocation<'_>, keys: &GoodsKeys) {
-    invocation
-        .key(&keys.stock)
-        .key(&keys.buyers)
-        .key(&keys.results)
-        .key(&keys.requests);
 }
 
 fn check_count(script: &'static str, expected: usize, answered: usize) -> Result<()> {

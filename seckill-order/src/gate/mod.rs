@@ -7,7 +7,7 @@
 
 mod batch;
 
-pub use batch::{Claim, MAX_BATCH, give_back_requests, take_many};
+pub use batch::{Claim, MAX_BATCH, claims, give_back_requests, take_many};
 
 use std::sync::LazyLock;
 
@@ -45,11 +45,7 @@ pub async fn take<C: ConnectionLike + Send>(
     user_id: i64,
     request_id: &str,
 ) -> Result<TakeOutcome> {
-    let answer: i64 = TAKE
-        .key(&keys.stock)
-        .key(&keys.buyers)
-        .key(&keys.results)
-        .key(&keys.requests)
+    let answer: i64 = invocation(&TAKE, keys)
         .arg(user_id)
         .arg(request_id)
         .invoke_async(conn)
@@ -123,17 +119,24 @@ async fn give_back_scoped<C: ConnectionLike + Send>(
     how: GiveBack,
     request_id: &str,
 ) -> Result<bool> {
-    let answer: i64 = GIVE_BACK
-        .key(&keys.stock)
-        .key(&keys.buyers)
-        .key(&keys.results)
-        .key(&keys.requests)
+    let answer: i64 = invocation(&GIVE_BACK, keys)
         .arg(user_id)
         .arg(how.mode())
         .arg(request_id)
         .invoke_async(conn)
         .await?;
     Ok(answer == 1)
+}
+
+/// A call of `script` with the goods' keys in the order every gate script expects.
+fn invocation<'a>(script: &'a redis::Script, keys: &GoodsKeys) -> redis::ScriptInvocation<'a> {
+    let mut invocation = script.prepare_invoke();
+    invocation
+        .key(&keys.stock)
+        .key(&keys.buyers)
+        .key(&keys.results)
+        .key(&keys.requests);
+    invocation
 }
 
 /// Sets the stock counter to `stock`: only where it is absent unless `overwrite`.

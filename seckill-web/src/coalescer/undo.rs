@@ -43,14 +43,7 @@ pub(super) async fn give_back_orders(state: &AppState, orders: &[OrderMessage]) 
 
 /// [`give_back`] for places held as owned (user id, request id) pairs, for a spawned task.
 pub(super) async fn give_back_owned(state: AppState, goods_id: i64, places: Vec<(i64, String)>) {
-    let claims: Vec<Claim<'_>> = places
-        .iter()
-        .map(|(user_id, request_id)| Claim {
-            user_id: *user_id,
-            request_id,
-        })
-        .collect();
-    give_back(&state, goods_id, &claims).await;
+    give_back(&state, goods_id, &gate::claims(&places)).await;
 }
 
 /// Returns the places `claims` took on `goods_id`, retrying a failing Redis a few times;
