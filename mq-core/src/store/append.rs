@@ -127,13 +127,14 @@ impl Inner {
         // Queues appended to, with their new max offset, for the work done after the lock.
         let mut touched: Vec<(Arc<ConsumeQueue>, u64)> = Vec::new();
         let mut end_offset = None;
+        // Allocated (and freed) outside the lock: it is held by every appender in turn.
+        let mut placing = Vec::with_capacity(encoded.len());
+        let mut batches = Vec::with_capacity(encoded.len());
+        let mut first_offsets = Vec::with_capacity(encoded.len());
+        // Entries this group already gave each queue: the next append's first offset.
+        let mut given: Vec<(Arc<ConsumeQueue>, u64)> = Vec::with_capacity(encoded.len());
         {
             let mut writer = self.writer.lock();
-            let mut placing = Vec::with_capacity(encoded.len());
-            let mut batches = Vec::with_capacity(encoded.len());
-            let mut first_offsets = Vec::with_capacity(encoded.len());
-            // Entries this group already gave each queue: the next append's first offset.
-            let mut given: Vec<(Arc<ConsumeQueue>, u64)> = Vec::new();
             for (i, batch) in encoded {
                 let first = &appends[i][0];
                 // Checked again under the lock: close() may have run meanwhile.
@@ -167,9 +168,9 @@ impl Inner {
             // Successes are a prefix, so pushing them in order gives each the offsets it
             // was stamped with.
             for (((i, cq), placement), (batch, first_offset)) in placing
-                .into_iter()
+                .drain(..)
                 .zip(placed)
-                .zip(batches.iter().zip(first_offsets))
+                .zip(batches.iter().zip(first_offsets.iter().copied()))
             {
                 let placement = match placement {
                     Ok(p) => p,

@@ -102,17 +102,16 @@ impl Writer {
         let seg_size = log.files.segment_size();
         let mut placed: Vec<Result<Placement>> = Vec::with_capacity(batches.len());
         // The chunk being assembled: batches [chunk_from..] starting at log offset chunk_start.
-        let mut chunk = Vec::new();
         let mut chunk_from = 0;
         let mut chunk_start = self.pos;
         // What `last_record` was before the chunk, restored if the chunk is not written.
         let mut last_before_chunk = self.last_record;
         let mut failed: Option<String> = None;
-        for (i, batch) in batches.iter_mut().enumerate() {
+        for i in 0..batches.len() {
             if failed.is_some() {
                 break;
             }
-            let len = batch.len();
+            let len = batches[i].len();
             // Room for a blank after the batch, so every segment ends with a readable marker.
             // Callers check this before taking the lock; failing the rest too keeps the
             // placed appends a prefix, so the queue offsets they were given stay dense.
@@ -129,7 +128,7 @@ impl Writer {
             let seg_end = log.files.segment_start(self.pos) + seg_size;
             if self.pos + len + BLANK_LEN > seg_end {
                 let rolled = self
-                    .write_chunk(log, chunk_start, &chunk)
+                    .write_chunk(log, chunk_start, &batches[chunk_from..i])
                     .and_then(|()| self.write_blank(log, seg_end));
                 if let Err(e) = rolled {
                     failed = Some(e.to_string());
@@ -139,13 +138,12 @@ impl Writer {
                     break;
                 }
                 last_before_chunk = self.last_record;
-                chunk.clear();
                 chunk_from = i;
                 chunk_start = self.pos;
             }
             let start = self.pos;
+            let batch = &mut batches[i];
             stamp(batch, start, first_queue_offsets[i], store_timestamp);
-            chunk.extend_from_slice(&batch.buf);
             self.last_record = batch.slots.last().map(|s| start + s.at as u64);
             self.pos = start + len;
             placed.push(Ok(Placement {
@@ -154,7 +152,8 @@ impl Writer {
             }));
         }
         if failed.is_none() {
-            if let Err(e) = self.write_chunk(log, chunk_start, &chunk) {
+            let end = placed.len();
+            if let Err(e) = self.write_chunk(log, chunk_start, &batches[chunk_from..end]) {
                 fail_chunk(&mut placed, chunk_from, &e);
                 self.pos = chunk_start;
                 self.last_record = last_before_chunk;
@@ -170,13 +169,20 @@ impl Writer {
         placed
     }
 
-    /// Writes an assembled chunk at `start` (a no-op when empty).
-    fn write_chunk(&mut self, log: &CommitLog, start: u64, chunk: &[u8]) -> Result<()> {
-        if chunk.is_empty() {
-            return Ok(());
+    /// Writes consecutive batches at `start` with one `pwrite` (a no-op when there are none).
+    /// A lone batch is written from its own buffer; several are joined first.
+    fn write_chunk(&mut self, log: &CommitLog, start: u64, chunk: &[EncodedBatch]) -> Result<()> {
+        let seg = match chunk {
+            [] => return Ok(()),
+            _ => self.segment_at(log, start)?,
+        };
+        match chunk {
+            [one] => seg.write_at(start - seg.start, &one.buf),
+            many => {
+                let joined: Vec<u8> = many.iter().flat_map(|b| b.buf.iter().copied()).collect();
+                seg.write_at(start - seg.start, &joined)
+            }
         }
-        let seg = self.segment_at(log, start)?;
-        seg.write_at(start - seg.start, chunk)
     }
 
     /// Ends the current segment with a blank record and moves to the next one.
