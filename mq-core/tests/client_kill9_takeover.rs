@@ -16,10 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use client_support::{TestCluster, unique};
-use mq_core::client::{
-    ConsumeFrom, ConsumeResult, Message, MessageExt, Producer, PushConsumer, listener_fn,
-};
+use client_support::{TestCluster, test_consumer, unique};
+use mq_core::client::{ConsumeResult, Message, MessageExt, Producer, PushConsumer, listener_fn};
 
 /// Set (to `1`) in the child's environment: the child-consumer entry point below then runs.
 const CHILD_ENV: &str = "MQ_TEST_CHILD_CONSUMER";
@@ -104,18 +102,6 @@ async fn run_child_consumer(namesrv: String, topic: String, group: String, out: 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     consumer.shutdown().await;
-}
-
-/// The same timers as `TestCluster::consumer`, for the child, which has no `TestCluster`.
-fn test_consumer(namesrv: &str, group: &str) -> mq_core::client::PushConsumerBuilder {
-    PushConsumer::builder(group)
-        .namesrv_addr(namesrv)
-        .consume_from(ConsumeFrom::FirstOffset)
-        .heartbeat_interval(Duration::from_secs(1))
-        .rebalance_interval(Duration::from_secs(1))
-        .persist_interval(Duration::from_millis(200))
-        .poll_namesrv_interval(Duration::from_secs(1))
-        .suspend_timeout(Duration::from_secs(2))
 }
 
 fn key_of(m: &MessageExt) -> String {

@@ -79,15 +79,21 @@ impl TestCluster {
     }
 
     pub fn consumer(&self, group: &str) -> PushConsumerBuilder {
-        PushConsumer::builder(group)
-            .namesrv_addr(self.namesrv())
-            .consume_from(ConsumeFrom::FirstOffset)
-            .heartbeat_interval(Duration::from_secs(1))
-            .rebalance_interval(Duration::from_secs(1))
-            .persist_interval(Duration::from_millis(200))
-            .poll_namesrv_interval(Duration::from_secs(1))
-            .suspend_timeout(Duration::from_secs(2))
+        test_consumer(&self.namesrv(), group)
     }
+}
+
+/// A consumer of `group` on the cluster of `namesrv` with test-short timers, from the first
+/// offset (also for child processes, which have no `TestCluster`).
+pub fn test_consumer(namesrv: &str, group: &str) -> PushConsumerBuilder {
+    PushConsumer::builder(group)
+        .namesrv_addr(namesrv)
+        .consume_from(ConsumeFrom::FirstOffset)
+        .heartbeat_interval(Duration::from_secs(1))
+        .rebalance_interval(Duration::from_secs(1))
+        .persist_interval(Duration::from_millis(200))
+        .poll_namesrv_interval(Duration::from_secs(1))
+        .suspend_timeout(Duration::from_secs(2))
 }
 
 /// Runs the real `mqadmin` binary with `--json` against `namesrv`: (exit code, stdout as
