@@ -124,15 +124,13 @@ impl Inner {
             }
         }
         let store_host = self.config.store_host;
-        // Queues appended to, with their new max offset, for the work done after the lock.
-        let mut touched: Vec<(Arc<ConsumeQueue>, u64)> = Vec::new();
         let mut end_offset = None;
         // Allocated (and freed) outside the lock: it is held by every appender in turn.
         let mut placing = Vec::with_capacity(encoded.len());
         let mut batches = Vec::with_capacity(encoded.len());
         let mut first_offsets = Vec::with_capacity(encoded.len());
-        // Entries this group already gave each queue: the next append's first offset.
-        let mut given: Vec<(Arc<ConsumeQueue>, u64)> = Vec::with_capacity(encoded.len());
+        // The queues this group appends to, with the next offset it gives each.
+        let mut queues: Vec<(Arc<ConsumeQueue>, u64)> = Vec::with_capacity(encoded.len());
         {
             let mut writer = self.writer.lock();
             for (i, batch) in encoded {
@@ -149,14 +147,12 @@ impl Inner {
                     }
                 };
                 let count = appends[i].len() as u64;
-                let first_offset = match given.iter_mut().find(|(q, _)| Arc::ptr_eq(q, &cq)) {
-                    Some((_, n)) => {
-                        *n += count;
-                        cq.max_offset() + *n - count
-                    }
+                let first_offset = match queues.iter_mut().find(|(q, _)| Arc::ptr_eq(q, &cq)) {
+                    Some((_, next)) => std::mem::replace(next, *next + count),
                     None => {
-                        given.push((Arc::clone(&cq), count));
-                        cq.max_offset()
+                        let max = cq.max_offset();
+                        queues.push((Arc::clone(&cq), max + count));
+                        max
                     }
                 };
                 placing.push((i, cq));
@@ -164,22 +160,23 @@ impl Inner {
                 first_offsets.push(first_offset);
             }
             let now = self.config.clock.now_millis();
-            let placed = writer.append_group(&self.log, &mut batches, &first_offsets, now);
-            // Successes are a prefix, so pushing them in order gives each the offsets it
-            // was stamped with.
-            for (((i, cq), placement), (batch, first_offset)) in placing
-                .drain(..)
-                .zip(placed)
-                .zip(batches.iter().zip(first_offsets.iter().copied()))
-            {
-                let placement = match placement {
-                    Ok(p) => p,
-                    Err(e) => {
-                        results[i] = Some(Err(e));
-                        continue;
-                    }
+            let (placed, mut failure) =
+                writer.append_group(&self.log, &mut batches, &first_offsets, now);
+            let unwritten = failure.as_ref().map(ToString::to_string);
+            // The placed appends are a prefix, so pushing their entries in order gives each
+            // the queue offsets it was stamped with.
+            for (k, (i, cq)) in placing.drain(..).enumerate() {
+                let Some(placement) = placed.get(k) else {
+                    results[i] = Some(Err(failure.take().unwrap_or_else(|| StoreError::Io {
+                        path: self.log.files.dir().to_path_buf(),
+                        source: std::io::Error::other(format!(
+                            "not written: an earlier append of its group failed: {}",
+                            unwritten.as_deref().unwrap_or("unknown error")
+                        )),
+                    })));
+                    continue;
                 };
-                let msgs = appends[i];
+                let (batch, msgs) = (&batches[k], appends[i]);
                 let entries: Vec<CqEntry> = batch
                     .slots
                     .iter()
@@ -195,11 +192,7 @@ impl Inner {
                         ),
                     })
                     .collect();
-                let new_max = cq.push(&entries);
-                match touched.iter_mut().find(|(q, _)| Arc::ptr_eq(q, &cq)) {
-                    Some((_, max)) => *max = new_max,
-                    None => touched.push((cq, new_max)),
-                }
+                cq.push(&entries);
                 end_offset = Some(placement.end);
                 results[i] = Some(Ok(AppendResult {
                     commit_log_offsets: batch
@@ -207,7 +200,7 @@ impl Inner {
                         .iter()
                         .map(|s| placement.start + s.at as u64)
                         .collect(),
-                    queue_offset: first_offset,
+                    queue_offset: first_offsets[k],
                     end_offset: placement.end,
                     wrote_bytes: placement.end - placement.start,
                     store_timestamp: now,
@@ -216,7 +209,7 @@ impl Inner {
             }
         }
 
-        for (cq, new_max) in &touched {
+        for (cq, _) in &queues {
             if cq.tail_is_large() {
                 // No fsync here: that waits for the checkpoint, off the append path. A failed
                 // tail write is retried by the checkpoint; the appends themselves succeeded.
@@ -224,8 +217,10 @@ impl Inner {
                     tracing::warn!(error = %e, "writing a ConsumeQueue tail failed");
                 }
             }
+            // Told even if the queue's appends were all cut by an I/O error: a long poll woken
+            // for nothing new simply waits again.
             if let Some(listener) = self.listener.read().as_ref() {
-                (listener.0)(&cq.topic, cq.queue_id, *new_max);
+                (listener.0)(&cq.topic, cq.queue_id, cq.max_offset());
             }
         }
         if let Some(end) = end_offset {

@@ -39,16 +39,16 @@ pub(crate) struct PreparedSend {
     queue_id: i32,
 }
 
-/// Serves the three send codes; the batch path is chosen by the header's batch flag, as
-/// RocketMQ does.
+/// Serves the three send codes one request at a time: a group of one (connections send
+/// their bursts to [`send_group`] directly).
 pub(super) async fn send(ctx: &Ctx, request: &RemotingCommand) -> Reply {
-    let prepared = prepare(ctx, request)?;
-    let result = ctx.state.store.append_batch(&prepared.msgs);
-    let durable = match &result {
-        Ok(r) if prepared.wait => wait_durable(&ctx.state, r.end_offset).await,
-        _ => Ok(ResponseCode::SUCCESS),
-    };
-    answer(&ctx.state, request, &prepared, result, &durable)
+    send_group(ctx, vec![request.clone()])
+        .await
+        .pop()
+        .map_or_else(
+            || Err(ProcessError::system("send produced no reply")),
+            |(_, r)| r,
+        )
 }
 
 /// Sends that arrived together on a connection: appended now, as one group (one writer
@@ -96,7 +96,8 @@ pub(crate) fn send_group(
 }
 
 /// Checks a send request and builds its messages: topic, permissions, sizes, properties,
-/// retry-to-DLQ redirection and delay scheduling.
+/// retry-to-DLQ redirection and delay scheduling. The batch path is chosen by the header's
+/// batch flag, as RocketMQ does.
 fn prepare(ctx: &Ctx, request: &RemotingCommand) -> Result<PreparedSend, ProcessError> {
     let header = SendMessageRequestHeader::from_request(request)?;
     let state = &ctx.state;

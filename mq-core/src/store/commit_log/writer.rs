@@ -89,40 +89,32 @@ impl Writer {
     /// one), each stamped with its own first queue offset. A syscall per message was the
     /// largest single cost of the broker's send path; this is the group write that removes it.
     ///
-    /// Answers one placement per batch, in order; the successes are always a prefix. An I/O
-    /// error fails the appends of the segment chunk it hit and every later one; earlier
-    /// chunks are written and stay placed.
+    /// Answers the placements of the appends written, always a prefix of `batches` (so the
+    /// queue offsets the caller gave them stay dense), and the error that stopped the rest.
+    /// An I/O error unplaces the whole segment chunk it hit; earlier chunks stay written.
     pub fn append_group(
         &mut self,
         log: &CommitLog,
         batches: &mut [EncodedBatch],
         first_queue_offsets: &[u64],
         store_timestamp: i64,
-    ) -> Vec<Result<Placement>> {
+    ) -> (Vec<Placement>, Option<StoreError>) {
         let seg_size = log.files.segment_size();
-        let mut placed: Vec<Result<Placement>> = Vec::with_capacity(batches.len());
-        // The chunk being assembled: batches [chunk_from..] starting at log offset chunk_start.
-        let mut chunk_from = 0;
-        let mut chunk_start = self.pos;
-        // What `last_record` was before the chunk, restored if the chunk is not written.
-        let mut last_before_chunk = self.last_record;
-        let mut failed: Option<String> = None;
+        let mut placed = Vec::with_capacity(batches.len());
+        let mut failure = None;
+        // The chunk not written yet: batches [chunk_from..placed.len()] from log offset
+        // chunk_start; `last_record` as it was before it, restored if its write fails.
+        let (mut chunk_from, mut chunk_start, mut last_before_chunk) =
+            (0, self.pos, self.last_record);
         for i in 0..batches.len() {
-            if failed.is_some() {
-                break;
-            }
             let len = batches[i].len();
             // Room for a blank after the batch, so every segment ends with a readable marker.
-            // Callers check this before taking the lock; failing the rest too keeps the
-            // placed appends a prefix, so the queue offsets they were given stay dense.
+            // Callers check this before taking the lock.
             if len + BLANK_LEN > seg_size {
-                placed.push(Err(StoreError::LargerThanSegment {
+                failure = Some(StoreError::LargerThanSegment {
                     size: len,
                     segment_size: seg_size,
-                }));
-                failed = Some(format!(
-                    "an earlier append of {len} bytes is larger than a segment"
-                ));
+                });
                 break;
             }
             let seg_end = log.files.segment_start(self.pos) + seg_size;
@@ -131,42 +123,40 @@ impl Writer {
                     .write_chunk(log, chunk_start, &batches[chunk_from..i])
                     .and_then(|()| self.write_blank(log, seg_end));
                 if let Err(e) = rolled {
-                    failed = Some(e.to_string());
-                    fail_chunk(&mut placed, chunk_from, &e);
-                    self.pos = chunk_start;
-                    self.last_record = last_before_chunk;
+                    failure = Some(e);
                     break;
                 }
-                last_before_chunk = self.last_record;
-                chunk_from = i;
-                chunk_start = self.pos;
+                (chunk_from, chunk_start, last_before_chunk) = (i, self.pos, self.last_record);
             }
             let start = self.pos;
             let batch = &mut batches[i];
             stamp(batch, start, first_queue_offsets[i], store_timestamp);
             self.last_record = batch.slots.last().map(|s| start + s.at as u64);
             self.pos = start + len;
-            placed.push(Ok(Placement {
+            placed.push(Placement {
                 start,
                 end: self.pos,
-            }));
+            });
         }
-        if failed.is_none() {
-            let end = placed.len();
-            if let Err(e) = self.write_chunk(log, chunk_start, &batches[chunk_from..end]) {
-                fail_chunk(&mut placed, chunk_from, &e);
-                self.pos = chunk_start;
-                self.last_record = last_before_chunk;
-                failed = Some(e.to_string());
+        // The last chunk is written now, unless a roll failed: then it is the chunk that
+        // failed to be written. An unwritten chunk is unplaced; its first append gets the error.
+        let roll_failed = failure
+            .as_ref()
+            .is_some_and(|e| !matches!(e, StoreError::LargerThanSegment { .. }));
+        let mut chunk_written = !roll_failed;
+        if chunk_written {
+            if let Err(e) = self.write_chunk(log, chunk_start, &batches[chunk_from..placed.len()]) {
+                failure = Some(e);
+                chunk_written = false;
             }
         }
-        if let Some(reason) = failed {
-            while placed.len() < batches.len() {
-                placed.push(Err(io_failure(log, &reason)));
-            }
+        if !chunk_written {
+            placed.truncate(chunk_from);
+            self.pos = chunk_start;
+            self.last_record = last_before_chunk;
         }
         log.set_written(self.pos);
-        placed
+        (placed, failure)
     }
 
     /// Writes consecutive batches at `start` with one `pwrite` (a no-op when there are none).
@@ -219,35 +209,5 @@ fn stamp(batch: &mut EncodedBatch, start: u64, first_queue_offset: u64, store_ti
         let t = trailer(rec, (n - 1 - i) as u32);
         let t_at = slot.at + slot.size as usize;
         batch.buf[t_at..t_at + TRAILER_LEN as usize].copy_from_slice(&t);
-    }
-}
-
-/// Turns the placements of a chunk that was not written into errors.
-fn fail_chunk(placed: &mut [Result<Placement>], from: usize, e: &StoreError) {
-    for p in placed.iter_mut().skip(from) {
-        if p.is_ok() {
-            *p = Err(io_failure_like(e));
-        }
-    }
-}
-
-/// The error every append of a failed group write answers (`StoreError` is not `Clone`).
-fn io_failure(log: &CommitLog, reason: &str) -> StoreError {
-    StoreError::Io {
-        path: log.files.dir().to_path_buf(),
-        source: std::io::Error::other(reason.to_owned()),
-    }
-}
-
-fn io_failure_like(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Io { path, source } => StoreError::Io {
-            path: path.clone(),
-            source: std::io::Error::new(source.kind(), source.to_string()),
-        },
-        other => StoreError::Io {
-            path: std::path::PathBuf::new(),
-            source: std::io::Error::other(other.to_string()),
-        },
     }
 }
