@@ -19,8 +19,9 @@ use std::time::Duration;
 use futures::stream::SplitSink;
 use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
@@ -185,12 +186,9 @@ pub(crate) async fn serve(
                 // Waiting for a SYNC_FLUSH fsync: off the read loop, so the next burst can
                 // join the next group commit meanwhile.
                 None => {
-                    let permits = tokio::select! {
-                        () = release.cancelled() => break 'serve,
-                        p = Arc::clone(&inflight).acquire_many_owned(u32::try_from(count).unwrap_or(u32::MAX)) => match p {
-                            Ok(p) => p,
-                            Err(_) => break 'serve,
-                        },
+                    let Some(permits) = acquire(&inflight, &release, count.min(max_inflight)).await
+                    else {
+                        break 'serve;
                     };
                     let ctx = ctx.clone();
                     tasks.spawn(async move {
@@ -201,13 +199,8 @@ pub(crate) async fn serve(
             }
         }
         for request in others {
-            // At the in-flight limit, stop reading: TCP backpressure reaches the client.
-            let permit = tokio::select! {
-                () = release.cancelled() => break 'serve,
-                permit = Arc::clone(&inflight).acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break 'serve,
-                },
+            let Some(permit) = acquire(&inflight, &release, 1).await else {
+                break 'serve;
             };
             let ctx = ctx.clone();
             tasks.spawn(async move {
@@ -234,6 +227,21 @@ pub(crate) async fn serve(
         debug!(%peer, "writer did not drain in time");
     }
     debug!(%peer, conn_id, "connection closed");
+}
+
+/// Takes `n` of the connection's in-flight slots (never more than it has), waiting while
+/// they are all taken — then the read loop stops and TCP backpressure reaches the client.
+/// `None` once the connection is released.
+async fn acquire(
+    inflight: &Arc<Semaphore>,
+    release: &CancellationToken,
+    n: usize,
+) -> Option<OwnedSemaphorePermit> {
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    tokio::select! {
+        () = release.cancelled() => None,
+        permits = Arc::clone(inflight).acquire_many_owned(n) => permits.ok(),
+    }
 }
 
 /// Adds a frame read from the socket to the burst; true when the connection is over (closed

@@ -60,7 +60,6 @@ impl TestCluster {
         }
     }
 
-    /// A push consumer builder with test-friendly timers.
     /// Starts a producer and sends `n` messages with bodies `{body_prefix}0`, `{body_prefix}1`,
     /// …, each acknowledged; returns the producer for further sends.
     pub async fn send_numbered(&self, topic: &str, body_prefix: &str, n: usize) -> Producer {
@@ -78,6 +77,7 @@ impl TestCluster {
         producer
     }
 
+    /// A push consumer builder with test-friendly timers.
     pub fn consumer(&self, group: &str) -> PushConsumerBuilder {
         test_consumer(&self.namesrv(), group)
     }
