@@ -7,16 +7,20 @@ use crate::{Error, Result};
 pub const DEFAULT_PREFIX: &str = "seckill";
 
 /// The keys holding one goods' gate state.
+///
+/// A buyer costs one field of one hash, [`Self::results`], which is the per-user dedup marker,
+/// the result the buyer polls and the id of the request that took the place at once (see
+/// [`crate::result`] for the values). One field instead of a set member and two hash fields
+/// keeps the gate's Lua step to one write per buyer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoodsKeys {
     /// Remaining stock the gate may still hand out (a counter, never below zero).
     pub stock: String,
-    /// Set of user ids holding a place for this goods: the per-user dedup marker.
-    pub buyers: String,
-    /// Hash user id → result (`PENDING`, `SUCCESS:<orderSn>`, `FAILED`).
+    /// Hash user id → the user's place and result: `PENDING:<requestId>` (a place taken by
+    /// that gate request, order not written yet), `SUCCESS:<orderSn>` (a place whose order is
+    /// written) or `FAILED` (no place: given back after the order was refused). A field other
+    /// than `FAILED` is the dedup marker; no field means the user holds nothing.
     pub results: String,
-    /// Hash user id → id of the gate request that took the place (scopes an undo).
-    pub requests: String,
 }
 
 impl GoodsKeys {
@@ -26,15 +30,13 @@ impl GoodsKeys {
         let base = format!("{prefix}:{{{goods_id}}}");
         Ok(Self {
             stock: format!("{base}:stock"),
-            buyers: format!("{base}:buyers"),
             results: format!("{base}:results"),
-            requests: format!("{base}:requests"),
         })
     }
 
     /// All keys, for deleting a goods' state (tests, re-runs).
-    pub fn all(&self) -> [&str; 4] {
-        [&self.stock, &self.buyers, &self.results, &self.requests]
+    pub fn all(&self) -> [&str; 2] {
+        [&self.stock, &self.results]
     }
 }
 

@@ -36,32 +36,30 @@ fn pairs(pairs: &[(i64, &'static str)]) -> Vec<Claim<'static>> {
 #[derive(Debug, PartialEq, Eq)]
 struct Snapshot {
     stock: Option<i64>,
-    buyers: BTreeSet<i64>,
+    /// Every user's field: place and result (`PENDING:<requestId>`, `SUCCESS:…`, `FAILED`).
     results: BTreeMap<i64, String>,
-    requests: BTreeMap<i64, String>,
+}
+
+impl Snapshot {
+    /// The users holding a place (the dedup markers).
+    fn buyers(&self) -> BTreeSet<i64> {
+        self.results
+            .iter()
+            .filter(|(_, stored)| result::holds_place(stored))
+            .map(|(user, _)| *user)
+            .collect()
+    }
 }
 
 async fn snapshot(conn: &mut MultiplexedConnection, keys: &GoodsKeys) -> Snapshot {
-    let buyers: BTreeSet<i64> = redis::cmd("SMEMBERS")
-        .arg(&keys.buyers)
-        .query_async(conn)
-        .await
-        .unwrap();
     let results: BTreeMap<i64, String> = redis::cmd("HGETALL")
         .arg(&keys.results)
         .query_async(conn)
         .await
         .unwrap();
-    let requests: BTreeMap<i64, String> = redis::cmd("HGETALL")
-        .arg(&keys.requests)
-        .query_async(conn)
-        .await
-        .unwrap();
     Snapshot {
         stock: gate::stock(conn, keys).await.unwrap(),
-        buyers,
         results,
-        requests,
     }
 }
 
@@ -95,11 +93,12 @@ fn mixed_requests(seed: u64, count: usize, users: u64) -> (Vec<(i64, String)>, V
 
 /// Runs `requests` through `take` one by one on one goods and through `take_many` in batches
 /// of `sizes` on another, both starting from `stock` (and `held`: users holding a place
-/// already); asserts the same answers and the same state after.
+/// already; `failed`: users whose place was given back as FAILED, who may take one again);
+/// asserts the same answers and the same state after.
 async fn assert_equivalent(
     name: &str,
     stock: Option<i64>,
-    held: &[i64],
+    (held, failed): (&[i64], &[i64]),
     requests: &[(i64, String)],
     sizes: &[usize],
 ) {
@@ -107,8 +106,13 @@ async fn assert_equivalent(
     let single = fresh_goods(&mut conn, &format!("{name}-single"), stock).await;
     let batched = fresh_goods(&mut conn, &format!("{name}-batched"), stock).await;
     for keys in [&single, &batched] {
-        for user in held {
+        for user in held.iter().chain(failed) {
             gate::take(&mut conn, keys, *user, "earlier").await.unwrap();
+        }
+        for user in failed {
+            gate::give_back(&mut conn, keys, *user, GiveBack::Failed)
+                .await
+                .unwrap();
         }
     }
 
@@ -144,20 +148,21 @@ async fn assert_equivalent(
 #[tokio::test]
 async fn take_many_answers_exactly_as_take_once_per_entry() {
     // Plenty of stock: duplicates inside and across batches, nothing sells out.
+    // Users who failed before take a place again, once.
     let (requests, sizes) = mixed_requests(1, 300, 120);
-    assert_equivalent("plenty", Some(1_000), &[3, 5], &requests, &sizes).await;
+    assert_equivalent("plenty", Some(1_000), (&[3, 5], &[4, 7]), &requests, &sizes).await;
     // Scarce stock: it runs out in the middle of a batch; later entries are sold out, or
     // duplicates when the user already took a place.
     let (requests, sizes) = mixed_requests(2, 300, 120);
-    assert_equivalent("scarce", Some(37), &[1], &requests, &sizes).await;
+    assert_equivalent("scarce", Some(37), (&[1], &[2]), &requests, &sizes).await;
     // Nothing to sell from the start, and a counter below zero (a bad manual edit).
     let (requests, sizes) = mixed_requests(3, 60, 20);
-    assert_equivalent("empty", Some(0), &[2], &requests, &sizes).await;
+    assert_equivalent("empty", Some(0), (&[2], &[3]), &requests, &sizes).await;
     let (requests, _) = mixed_requests(4, 10, 5);
-    assert_equivalent("negative", Some(-4), &[], &requests, &[10]).await;
+    assert_equivalent("negative", Some(-4), (&[], &[]), &requests, &[10]).await;
     // Not warmed: every entry is NotFound and nothing is written.
     let (requests, sizes) = mixed_requests(5, 50, 10);
-    assert_equivalent("not-warmed", None, &[], &requests, &sizes).await;
+    assert_equivalent("not-warmed", None, (&[], &[]), &requests, &sizes).await;
 }
 
 #[tokio::test]
@@ -190,12 +195,15 @@ async fn one_batch_mixing_a_repeated_user_and_the_last_unit() {
     let state = snapshot(&mut conn, &keys).await;
     assert_eq!(state.stock, Some(0));
     assert_eq!(
-        state.buyers,
+        state.buyers(),
         BTreeSet::from([1, 9]),
         "sold out leaves no marker"
     );
-    assert_eq!(state.requests.get(&1).map(String::as_str), Some("a"));
-    assert_eq!(state.requests.get(&9).map(String::as_str), Some("before"));
+    assert_eq!(state.results.get(&1).map(String::as_str), Some("PENDING:a"));
+    assert_eq!(
+        state.results.get(&9).map(String::as_str),
+        Some("PENDING:before")
+    );
 }
 
 #[tokio::test]
@@ -225,7 +233,7 @@ async fn concurrent_batches_never_take_stock_below_zero() {
     left_after.sort_unstable();
     assert_eq!(left_after, (0..100).collect::<Vec<_>>(), "each unit once");
     let state = snapshot(&mut conn, &keys).await;
-    assert_eq!((state.stock, state.buyers.len()), (Some(0), 100));
+    assert_eq!((state.stock, state.buyers().len()), (Some(0), 100));
 }
 
 #[tokio::test]
@@ -266,9 +274,9 @@ async fn give_back_requests_returns_only_the_places_its_requests_hold_once() {
     assert_eq!(returned, vec![true, false, false, true]);
     assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(4));
     let state = snapshot(&mut conn, &keys).await;
-    assert_eq!(state.buyers, BTreeSet::from([2]));
+    assert_eq!(state.buyers(), BTreeSet::from([2]));
     assert_eq!(state.results.keys().copied().collect::<Vec<_>>(), vec![2]);
-    assert_eq!(state.requests.keys().copied().collect::<Vec<_>>(), vec![2]);
+    assert_eq!(state.results.get(&2).map(String::as_str), Some("PENDING:b"));
 
     // Repeated: nothing more comes back.
     let again = gate::give_back_requests(&mut conn, &keys, &undo, GiveBack::Forget)
@@ -304,10 +312,10 @@ async fn a_stock_counter_that_is_not_an_integer_changes_nothing() {
         request_id: "a",
     }];
     assert!(gate::take_many(&mut conn, &keys, &claims).await.is_err());
-    let buyers: i64 = redis::cmd("SCARD")
-        .arg(&keys.buyers)
+    let fields: i64 = redis::cmd("HLEN")
+        .arg(&keys.results)
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!(buyers, 0, "refused before any write");
+    assert_eq!(fields, 0, "refused before any write");
 }

@@ -37,8 +37,8 @@ async fn a_stampede_takes_exactly_the_stock() {
     }
     assert_eq!(taken, 100);
     assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(0));
-    let buyers: i64 = redis::cmd("SCARD")
-        .arg(&keys.buyers)
+    let buyers: i64 = redis::cmd("HLEN")
+        .arg(&keys.results)
         .query_async(&mut conn)
         .await
         .unwrap();
@@ -70,8 +70,8 @@ async fn a_duplicate_never_touches_stock_and_sold_out_leaves_no_marker() {
         result::get(&mut conn, &keys, 8).await.unwrap(),
         OrderResult::None
     );
-    let is_buyer: bool = redis::cmd("SISMEMBER")
-        .arg(&keys.buyers)
+    let is_buyer: bool = redis::cmd("HEXISTS")
+        .arg(&keys.results)
         .arg(8)
         .query_async(&mut conn)
         .await
@@ -129,6 +129,39 @@ async fn give_back_restores_the_exact_state_once() {
         result::get(&mut conn, &keys, 2).await.unwrap(),
         OrderResult::Success {
             order_sn: "sn-2".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_place_whose_order_is_written_is_never_given_back() {
+    let mut conn = redis().await;
+    let keys = fresh_goods(&mut conn, "written", 2).await;
+    gate::take(&mut conn, &keys, 3, "r3").await.unwrap();
+    result::record_success(&mut conn, &keys, 3, "sn-3")
+        .await
+        .unwrap();
+    // A refused redelivery of another attempt, or the gate's late undo of this one: the unit
+    // belongs to the written order and stays taken, and the user stays a buyer.
+    assert!(
+        !gate::give_back(&mut conn, &keys, 3, GiveBack::Failed)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !gate::give_back_request(&mut conn, &keys, 3, "r3", GiveBack::Forget)
+            .await
+            .unwrap()
+    );
+    assert_eq!(gate::stock(&mut conn, &keys).await.unwrap(), Some(1));
+    assert_eq!(
+        gate::take(&mut conn, &keys, 3, "again").await.unwrap(),
+        TakeOutcome::Duplicate
+    );
+    assert_eq!(
+        result::get(&mut conn, &keys, 3).await.unwrap(),
+        OrderResult::Success {
+            order_sn: "sn-3".into()
         }
     );
 }

@@ -51,8 +51,8 @@ async fn no_stock_left_is_sold_out_and_leaves_no_marker() {
     }
     assert_eq!(fx.stock(2).await, Some(0), "stock never goes below zero");
     let mut redis = fx.redis.clone();
-    let buyers: i64 = redis::cmd("SCARD")
-        .arg(&fx.keys(2).buyers)
+    let buyers: i64 = redis::cmd("HLEN")
+        .arg(&fx.keys(2).results)
         .query_async(&mut redis)
         .await
         .unwrap();

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use redis::aio::MultiplexedConnection;
-use seckill_order::GoodsKeys;
+use seckill_order::{GoodsKeys, OrderResult, result};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -22,9 +22,10 @@ pub struct GoodsFacts {
     pub orders: BTreeMap<i64, Vec<String>>,
     /// The Redis stock counter (`None`: not warmed).
     pub redis_stock: Option<i64>,
-    /// Users holding a place (the dedup marker set).
+    /// Users holding a place (their field is a dedup marker: any value but `FAILED`).
     pub buyers: BTreeSet<i64>,
-    /// Result per user as stored: `PENDING`, `SUCCESS:<orderSn>`, `FAILED`.
+    /// Result per user, from the same field: `PENDING` (its request id left out),
+    /// `SUCCESS:<orderSn>`, `FAILED`.
     pub results: BTreeMap<i64, String>,
 }
 
@@ -88,24 +89,32 @@ where
     Ok(out)
 }
 
-/// The Redis state of one goods: stock counter, buyers, results.
+/// The Redis state of one goods: stock counter, and from the results hash the buyers and
+/// their results.
 pub async fn redis_state(
     conn: &mut MultiplexedConnection,
     keys: &GoodsKeys,
 ) -> Result<(Option<i64>, BTreeSet<i64>, BTreeMap<i64, String>)> {
-    let (stock, buyers, results): (Option<i64>, Vec<String>, Vec<(String, String)>) = redis::pipe()
+    let (stock, fields): (Option<i64>, Vec<(String, String)>) = redis::pipe()
         .cmd("GET")
         .arg(&keys.stock)
-        .cmd("SMEMBERS")
-        .arg(&keys.buyers)
         .cmd("HGETALL")
         .arg(&keys.results)
         .query_async(conn)
         .await?;
-    let buyers = buyers.iter().filter_map(|u| u.parse().ok()).collect();
-    let results = results
+    // One field per user is both the place (any value but FAILED) and the result.
+    let fields: Vec<(i64, String)> = fields
         .into_iter()
         .filter_map(|(u, r)| u.parse().ok().map(|u| (u, r)))
+        .collect();
+    let buyers = fields
+        .iter()
+        .filter(|(_, stored)| result::holds_place(stored))
+        .map(|(u, _)| *u)
+        .collect();
+    let results = fields
+        .into_iter()
+        .map(|(u, stored)| (u, OrderResult::display(&stored)))
         .collect();
     Ok((stock, buyers, results))
 }
@@ -119,7 +128,10 @@ pub async fn pending(conn: &mut MultiplexedConnection, prefix: &str, goods: &[i6
             .arg(&keys.results)
             .query_async(conn)
             .await?;
-        total += values.iter().filter(|v| *v == "PENDING").count() as u64;
+        total += values
+            .iter()
+            .filter(|v| OrderResult::parse(Some(v)) == OrderResult::Pending)
+            .count() as u64;
     }
     Ok(total)
 }

@@ -37,8 +37,8 @@ pub enum TakeOutcome {
     NotFound,
 }
 
-/// Takes a place for `user_id` on behalf of gate request `request_id`: dedup marker, stock
-/// decrement and `PENDING` result, atomically.
+/// Takes a place for `user_id` on behalf of gate request `request_id`: stock decrement and
+/// the user's field `PENDING:<request_id>` (dedup marker and result at once), atomically.
 pub async fn take<C: ConnectionLike + Send>(
     conn: &mut C,
     keys: &GoodsKeys,
@@ -88,8 +88,9 @@ impl GiveBack {
     }
 }
 
-/// Returns `user_id`'s place, whichever request took it: stock + 1 and the dedup marker
-/// removed. Idempotent: answers `true` only the first time for a place taken once.
+/// Returns `user_id`'s pending place, whichever request took it: stock + 1 and the dedup
+/// marker removed. A place whose order is written (`SUCCESS`) is not returned. Idempotent:
+/// answers `true` only the first time for a place taken once.
 pub async fn give_back<C: ConnectionLike + Send>(
     conn: &mut C,
     keys: &GoodsKeys,
@@ -131,11 +132,7 @@ async fn give_back_scoped<C: ConnectionLike + Send>(
 /// A call of `script` with the goods' keys in the order every gate script expects.
 fn invocation<'a>(script: &'a redis::Script, keys: &GoodsKeys) -> redis::ScriptInvocation<'a> {
     let mut invocation = script.prepare_invoke();
-    invocation
-        .key(&keys.stock)
-        .key(&keys.buyers)
-        .key(&keys.results)
-        .key(&keys.requests);
+    invocation.key(&keys.stock).key(&keys.results);
     invocation
 }
 

@@ -70,12 +70,13 @@ impl TestRedis {
     }
 
     pub async fn holds_marker(&self, goods_id: i64, user_id: i64) -> bool {
-        redis::cmd("SISMEMBER")
-            .arg(&self.keys(goods_id).buyers)
+        let stored: Option<String> = redis::cmd("HGET")
+            .arg(&self.keys(goods_id).results)
             .arg(user_id)
             .query_async(&mut self.conn.clone())
             .await
-            .unwrap()
+            .unwrap();
+        stored.is_some_and(|stored| seckill_order::result::holds_place(&stored))
     }
 
     /// Deletes every key of `goods_ids` under this test's prefix.

@@ -220,14 +220,19 @@ impl Fixture {
         self.mq.cluster.shutdown().await.unwrap();
     }
 
-    /// The buyers (dedup markers) of `goods_id`, sorted.
+    /// The buyers (users whose field is a dedup marker) of `goods_id`, sorted.
     pub async fn buyers(&self, goods_id: i64) -> Vec<i64> {
         let mut redis = self.redis.clone();
-        let mut buyers: Vec<i64> = redis::cmd("SMEMBERS")
-            .arg(&self.keys(goods_id).buyers)
+        let fields: Vec<(i64, String)> = redis::cmd("HGETALL")
+            .arg(&self.keys(goods_id).results)
             .query_async(&mut redis)
             .await
             .unwrap();
+        let mut buyers: Vec<i64> = fields
+            .into_iter()
+            .filter(|(_, stored)| seckill_order::result::holds_place(stored))
+            .map(|(user, _)| user)
+            .collect();
         buyers.sort_unstable();
         buyers
     }
