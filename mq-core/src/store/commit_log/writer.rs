@@ -169,7 +169,10 @@ impl Writer {
         match chunk {
             [one] => seg.write_at(start - seg.start, &one.buf),
             many => {
-                let joined: Vec<u8> = many.iter().flat_map(|b| b.buf.iter().copied()).collect();
+                let mut joined = Vec::with_capacity(many.iter().map(|b| b.buf.len()).sum());
+                for batch in many {
+                    joined.extend_from_slice(&batch.buf);
+                }
                 seg.write_at(start - seg.start, &joined)
             }
         }
