@@ -14,7 +14,7 @@
 //! `NettyDecoder` default is 16 MiB = 16777216 bytes, applied to `length + 4`). The maximum is
 //! checked from the length prefix alone, before any of the frame is buffered.
 
-use std::collections::HashMap;
+pub use super::ext_fields::ExtFields;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -38,13 +38,6 @@ pub const FLAG_ONEWAY: i32 = 2;
 
 /// Size of the length prefix plus the header-length word.
 const PREFIX_LEN: usize = 8;
-
-/// The custom header fields of a command (`extFields`): string keys to string values.
-///
-/// Hashed with foldhash rather than SipHash: a send is ~15 fields decoded and encoded on each
-/// side, and SipHash was a few percent of the broker's profile. foldhash is still seeded per
-/// map, so keys chosen by a client cannot be aimed at one bucket.
-pub type ExtFields = HashMap<String, String, foldhash::fast::RandomState>;
 
 /// How the header of a frame is serialized (the high byte of the header-length word).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

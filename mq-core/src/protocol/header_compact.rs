@@ -130,13 +130,13 @@ pub(crate) fn decode(header: &[u8]) -> Result<RemotingCommand> {
     let mut map = Reader {
         buf: r.take(ext_len, "extFields")?,
     };
-    let mut ext_fields = ExtFields::with_capacity_and_hasher(16, Default::default());
+    let mut ext_fields = ExtFields::with_capacity(16);
     while !map.buf.is_empty() {
         let key_len = map.i16("extFields key length")?;
         let key = map.string(i64::from(key_len), "extFields key")?;
         let val_len = map.i32("extFields value length")?;
         let value = map.string(i64::from(val_len), "extFields value")?;
-        ext_fields.insert(key, value);
+        ext_fields.push(key, value);
     }
     Ok(RemotingCommand {
         code: i32::from(code),

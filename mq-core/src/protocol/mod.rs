@@ -18,6 +18,7 @@ pub mod body;
 pub mod code;
 pub mod codec;
 pub mod error;
+pub mod ext_fields;
 pub mod frame;
 pub mod header;
 mod header_compact;

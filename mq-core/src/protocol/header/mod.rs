@@ -125,6 +125,7 @@ macro_rules! command_header {
         impl $crate::protocol::header::CommandHeader for $name {
             #[allow(unused_mut)]
             fn to_ext_fields(&self) -> $crate::protocol::frame::ExtFields {
+                // Each key is a distinct literal: pushed, not looked up.
                 let mut ext = $crate::protocol::frame::ExtFields::default();
                 $( command_header!(@put $kind ext, $key, self.$field); )*
                 ext
@@ -144,15 +145,15 @@ macro_rules! command_header {
     (@ty opt $ty:ty) => { Option<$ty> };
     (@ty flag $ty:ty) => { $ty };
     (@put req $ext:ident, $key:literal, $value:expr) => {
-        $ext.insert($key.to_owned(), $crate::protocol::header::FieldValue::render_field(&$value));
+        $ext.push($key.to_owned(), $crate::protocol::header::FieldValue::render_field(&$value));
     };
     (@put opt $ext:ident, $key:literal, $value:expr) => {
         if let Some(v) = &$value {
-            $ext.insert($key.to_owned(), $crate::protocol::header::FieldValue::render_field(v));
+            $ext.push($key.to_owned(), $crate::protocol::header::FieldValue::render_field(v));
         }
     };
     (@put flag $ext:ident, $key:literal, $value:expr) => {
-        $ext.insert($key.to_owned(), $crate::protocol::header::FieldValue::render_field(&$value));
+        $ext.push($key.to_owned(), $crate::protocol::header::FieldValue::render_field(&$value));
     };
     (@get req $ext:ident, $header:expr, $key:literal, $ty:ty) => {
         $crate::protocol::header::required::<$ty>($ext, $header, $key)?

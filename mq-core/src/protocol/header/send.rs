@@ -67,9 +67,9 @@ pub struct SendMessageRequestHeaderV2(pub SendMessageRequestHeader);
 impl CommandHeader for SendMessageRequestHeaderV2 {
     fn to_ext_fields(&self) -> ExtFields {
         let h = &self.0;
-        let mut ext = ExtFields::with_capacity_and_hasher(14, Default::default());
+        let mut ext = ExtFields::with_capacity(14);
         let mut put = |k: &str, v: String| {
-            ext.insert(k.to_owned(), v);
+            ext.push(k.to_owned(), v);
         };
         put("a", h.producer_group.clone());
         put("b", h.topic.clone());
