@@ -63,9 +63,14 @@ pub enum StateError {
     Metrics(#[from] metrics_exporter_prometheus::BuildError),
 }
 
-/// The state behind every route; cheap to clone (all shared parts are reference-counted).
+/// The state behind every route: one reference-counted [`Shared`], so the clone axum makes for
+/// every request (the route's service and the `State` extractor) is one counter increment,
+/// not one per shared part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What every request shares, behind [`AppState`].
+pub struct Shared {
     pub(crate) redis: ConnectionManager,
     pub(crate) publisher: Arc<dyn OrderPublisher>,
     pub(crate) coalescer: Arc<Coalescer>,
@@ -85,7 +90,7 @@ impl AppState {
     ) -> Result<Self, StateError> {
         keys::validate_prefix(&settings.key_prefix)?;
         let metrics = crate::metrics::install()?;
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             redis,
             publisher,
             coalescer: Arc::new(Coalescer::new(&settings)),
@@ -95,7 +100,7 @@ impl AppState {
             metrics,
             settings: Arc::new(settings),
             tasks: TaskTracker::new(),
-        })
+        })))
     }
 
     /// The sold-out flags, for the stock-returned consumer
@@ -139,7 +144,21 @@ impl AppState {
     }
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AppState")
             .field("settings", &self.settings)
