@@ -15,6 +15,7 @@
 //! | [`sold_out`] | the local per-goods sold-out flag and the stock-returned listener |
 //! | [`rate_limit`] | the optional per-user rate limit |
 //! | [`metrics`] | Prometheus recorder, metric names, request-tracking middleware |
+//! | [`overload`] | the gate routes' shared concurrency limit (shedding) and request timeout |
 //! | [`server`] | start-up (Redis with bounded retry, bind) and serving with graceful shutdown |
 //!
 //! A request's path: [`extract`] parses the ids → the rate limit and the [`sold_out`] flag may
@@ -28,6 +29,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod overload;
 pub mod publisher;
 pub mod rate_limit;
 pub mod routes;
@@ -37,11 +39,9 @@ pub mod state;
 pub mod stock_consumer;
 
 use axum::Router;
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::routing::get;
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tower::{BoxError, ServiceBuilder};
+use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 
 pub use config::Config;
@@ -59,8 +59,8 @@ const MAX_BODY_BYTES: usize = 4096;
 /// Builds the gate's router.
 ///
 /// The gate routes sit behind load shedding over one concurrency limit shared by both routes
-/// and a per-request timeout, so overload is answered `503` at once instead of queueing
-/// without bound. `/healthz` and `/metrics` stay outside the limit: they must answer while the
+/// and a per-request timeout ([`overload`]), so overload is answered `503` at once instead of
+/// queueing without bound. `/healthz` and `/metrics` stay outside the limit: they must answer while the
 /// gate is saturated.
 pub fn app(state: AppState) -> Router {
     let settings = state.settings().clone();
@@ -70,13 +70,14 @@ pub fn app(state: AppState) -> Router {
             get(routes::seckill::seckill).post(routes::seckill::seckill),
         )
         .route("/seckill/result", get(routes::result::result))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // One `layer` call: axum boxes (and clones per request) each route once per call.
         .layer(
             ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(overload_error))
-                .load_shed()
-                .layer(GlobalConcurrencyLimitLayer::new(settings.max_concurrency))
-                .timeout(settings.request_timeout),
+                .layer(overload::GuardLayer::new(
+                    settings.max_concurrency,
+                    settings.request_timeout,
+                ))
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         );
     let ops = Router::new()
         .route("/healthz", get(routes::health::healthz))
@@ -87,17 +88,6 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
-}
-
-/// Maps the errors of the overload layers to the app's JSON answers.
-async fn overload_error(error: BoxError) -> AppError {
-    if error.is::<tower::load_shed::error::Overloaded>() {
-        AppError::Overloaded
-    } else if error.is::<tower::timeout::error::Elapsed>() {
-        AppError::TimedOut
-    } else {
-        AppError::Internal(error.to_string())
-    }
 }
 
 /// One span per request; the gate fills in the ids once they are parsed.
