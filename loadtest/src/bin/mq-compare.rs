@@ -18,6 +18,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(flatten)]
     args: CompareArgs,
+    /// Internal: serve a name server and broker with this flush type (the run's mq-core
+    /// systems are served by child processes started this way).
+    #[arg(long, hide = true, requires = "serve_store_dir")]
+    serve_mq_cluster: Option<String>,
+    /// Internal: the store directory of --serve-mq-cluster.
+    #[arg(long, hide = true)]
+    serve_store_dir: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -29,6 +36,15 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+    if let (Some(flush), Some(dir)) = (&cli.serve_mq_cluster, &cli.serve_store_dir) {
+        return match compare::mqcore::serve_cluster(flush, dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("mq-compare: serving mq-core: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

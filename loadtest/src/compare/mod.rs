@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `peer` | what a system offers the workloads ([`peer::Peer`], [`peer::Channel`]) and the consumer [`peer::Sink`] |
 //! | `workload` | produce with acknowledgement, drain a backlog, end-to-end latency |
-//! | `mqcore` | mq-core: in-process `LocalCluster` per flush mode, or an external cluster |
+//! | `mqcore` | mq-core: a `LocalCluster` per flush mode in a child process, or an external cluster |
 //! | `nats` | NATS JetStream (`async-nats`), file storage |
 //! | `rabbitmq` | RabbitMQ (`lapin`), durable queue, persistent messages, confirms |
 //! | `redis_streams` | Redis Streams (`redis`), XADD / XREADGROUP + XACK |
@@ -38,9 +38,9 @@ use report::{Failure, Figure, Metric, Results, Role, RunInfo, System, size_label
 /// The systems `mq-compare` can measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
-    /// mq-core, in-process broker with ASYNC_FLUSH (or the external one of --mq-namesrv).
+    /// mq-core, a broker of its own (child process) with ASYNC_FLUSH (or the external one of --mq-namesrv).
     MqAsync,
-    /// mq-core, in-process broker with SYNC_FLUSH (not measured with --mq-namesrv).
+    /// mq-core, a broker of its own (child process) with SYNC_FLUSH (not measured with --mq-namesrv).
     MqSync,
     /// NATS JetStream, file storage.
     Nats,
@@ -72,10 +72,10 @@ pub struct CompareArgs {
     #[arg(long, value_enum, value_delimiter = ',',
           default_values_t = [Target::MqAsync, Target::MqSync, Target::Nats, Target::Rabbitmq, Target::Redis])]
     pub systems: Vec<Target>,
-    /// Measure the mq-core cluster of this name server instead of in-process brokers.
+    /// Measure the mq-core cluster of this name server instead of brokers started for the run.
     #[arg(long)]
     pub mq_namesrv: Option<String>,
-    /// Parent directory of the in-process brokers' temporary stores (default: $TMPDIR).
+    /// Parent directory of the run's brokers' temporary stores (default: $TMPDIR).
     #[arg(long)]
     pub store_dir: Option<PathBuf>,
     /// NATS server.
@@ -191,7 +191,7 @@ impl Run<'_> {
                     report::MQ_ASYNC,
                     Role::MqCore,
                     "acknowledged once written to the page cache; fsync in the background every \
-                     500 ms (in-process broker, store in a temporary directory)",
+                     500 ms (broker in a child process, store in a temporary directory)",
                 );
                 let peer =
                     mqcore::MqCore::local(FlushDiskType::AsyncFlush, args.store_dir.as_deref())

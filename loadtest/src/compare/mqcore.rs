@@ -1,6 +1,7 @@
 //! mq-core through its own client: a [`Producer`] shared by every concurrent send, a
-//! [`PushConsumer`] for consuming. Either an in-process [`LocalCluster`] per flush mode (in a
-//! temporary directory, removed afterwards) or an external cluster given by its name server.
+//! [`PushConsumer`] for consuming. Either a [`LocalCluster`] per flush mode served by a child
+//! process (its store in a temporary directory, removed afterwards) or an external cluster
+//! given by its name server.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use mq_core::client::{
 };
 use mq_core::cluster::LocalCluster;
 use mq_core::store::FlushDiskType;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use super::peer::{Channel, Consumer, Peer, PeerError, PeerResult, Sink, err};
 
@@ -22,12 +24,23 @@ const QUEUES: i32 = 4;
 pub struct MqCore {
     namesrv: String,
     producer: Producer,
-    /// Keeps the in-process cluster alive; `None` for an external one.
-    local: Option<(LocalCluster, tempfile::TempDir)>,
+    /// The child process serving the cluster and its store; `None` for an external cluster.
+    local: Option<(LocalServer, tempfile::TempDir)>,
 }
 
+/// A name server and broker serving from a child process (this binary in `--serve-mq-cluster`
+/// mode). The peers' servers are processes of their own; so is mq-core's, rather than sharing
+/// the benchmark's runtime threads with the client that measures it.
+#[derive(Debug)]
+struct LocalServer {
+    child: tokio::process::Child,
+}
+
+/// What the serving child prints first, then the name server's address.
+const READY_PREFIX: &str = "namesrv ";
+
 impl MqCore {
-    /// Starts a name server and broker in-process with `flush`, the store in a fresh
+    /// Starts a name server and broker with `flush` in a child process, the store in a fresh
     /// temporary directory under `parent` (the system's temp dir when `None`).
     pub async fn local(flush: FlushDiskType, parent: Option<&std::path::Path>) -> PeerResult<Self> {
         let dir = match parent {
@@ -35,22 +48,35 @@ impl MqCore {
             None => tempfile::Builder::new().prefix("mq-compare-").tempdir(),
         }
         .map_err(|e| err("temp dir", e))?;
-        let cluster = LocalCluster::builder()
-            .flush_disk_type(flush)
-            // The run writes a few hundred MB into a store removed afterwards; a shared
-            // development disk is often past the production thresholds (retention at 75-85%,
-            // appends refused at 90%), which would refuse or delete the benchmark's messages.
-            .configure(|c| {
-                c.store.disk_max_used_space_ratio = 0.97;
-                c.store.disk_clean_forcibly_ratio = 0.98;
-                c.store.disk_full_ratio = 0.99;
-            })
-            .start(dir.path())
+        let exe = std::env::current_exe().map_err(|e| err("locate mq-compare", e))?;
+        let mut child = tokio::process::Command::new(exe)
+            .arg("--serve-mq-cluster")
+            .arg(flush_name(flush))
+            .arg("--serve-store-dir")
+            .arg(dir.path())
+            // The child serves until its stdin closes: when we close it, or when we die.
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| err("start the mq-core child", e))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| err("start the mq-core child", "no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
-            .map_err(|e| err("start LocalCluster", e))?;
-        let namesrv = cluster.namesrv_addr().to_string();
-        let mut peer = Self::connect(&namesrv).await?;
-        peer.local = Some((cluster, dir));
+            .map_err(|_| err("start the mq-core child", "not ready within 30 s"))?
+            .map_err(|e| err("start the mq-core child", e))?;
+        let Some(namesrv) = first.as_deref().and_then(|l| l.strip_prefix(READY_PREFIX)) else {
+            return Err(err(
+                "start the mq-core child",
+                format!("it said {first:?} instead of its address"),
+            ));
+        };
+        let mut peer = Self::connect(namesrv).await?;
+        peer.local = Some((LocalServer { child }, dir));
         Ok(peer)
     }
 
@@ -68,18 +94,59 @@ impl MqCore {
         })
     }
 
-    /// Stops the producer and the in-process cluster, and removes its store.
+    /// Stops the producer and the serving child (its store closed cleanly), and removes the
+    /// store.
     pub async fn close(mut self) -> PeerResult<()> {
         self.producer.shutdown().await;
-        if let Some((cluster, dir)) = self.local.take() {
-            cluster
-                .shutdown()
+        if let Some((LocalServer { mut child }, dir)) = self.local.take() {
+            drop(child.stdin.take());
+            let exited = tokio::time::timeout(Duration::from_secs(30), child.wait())
                 .await
-                .map_err(|e| err("stop LocalCluster", e))?;
+                .map_err(|_| err("stop the mq-core child", "still running after 30 s"))?
+                .map_err(|e| err("stop the mq-core child", e))?;
+            if !exited.success() {
+                return Err(err("stop the mq-core child", exited));
+            }
             dir.close().map_err(|e| err("remove store", e))?;
         }
         Ok(())
     }
+}
+
+/// The broker's name of a flush type (`MQ_FLUSH_DISK_TYPE`), as the child parses it.
+fn flush_name(flush: FlushDiskType) -> &'static str {
+    match flush {
+        FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
+        FlushDiskType::SyncFlush => "SYNC_FLUSH",
+    }
+}
+
+/// The `--serve-mq-cluster` mode: a name server and broker with `flush` on `store_dir`,
+/// announced on stdout as `namesrv <addr>`, served until stdin closes.
+pub fn serve_cluster(flush: &str, store_dir: &std::path::Path) -> anyhow::Result<()> {
+    let flush: FlushDiskType = flush.parse()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let cluster = LocalCluster::builder()
+            .flush_disk_type(flush)
+            // The run writes a few hundred MB into a store removed afterwards; a shared
+            // development disk is often past the production thresholds (retention at 75-85%,
+            // appends refused at 90%), which would refuse or delete the benchmark's messages.
+            .configure(|c| {
+                c.store.disk_max_used_space_ratio = 0.97;
+                c.store.disk_clean_forcibly_ratio = 0.98;
+                c.store.disk_full_ratio = 0.99;
+            })
+            .start(store_dir)
+            .await?;
+        println!("{READY_PREFIX}{}", cluster.namesrv_addr());
+        std::io::Write::flush(&mut std::io::stdout())?;
+        let mut stdin = tokio::io::stdin();
+        let mut sink = [0u8; 64];
+        while stdin.read(&mut sink).await? > 0 {}
+        cluster.shutdown().await?;
+        anyhow::Ok(())
+    })
 }
 
 impl Peer for MqCore {
@@ -149,7 +216,7 @@ impl Channel for Topic {
     }
 
     async fn remove(self) -> PeerResult<()> {
-        // The client has no topic deletion; an in-process cluster's store is removed whole
+        // The client has no topic deletion; a cluster started for the run has its store removed whole
         // by `MqCore::close`. On an external cluster the topic stays (`mqadmin deleteTopic`).
         Ok(())
     }
