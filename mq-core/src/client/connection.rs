@@ -245,9 +245,10 @@ async fn write_loop(
             // Senders running on the other worker hand over one request at a time: left
             // alone, this task would wake and write once per request (a syscall each, the
             // client's largest cost at 64 in flight). One yield lets the senders already
-            // scheduled queue theirs first, so they share the write; when nobody else is
-            // runnable the yield returns at once.
-            if yielded {
+            // scheduled queue theirs first, so they share the write. A yield costs a few
+            // microseconds (the worker polls the I/O driver first), so it is only worth it
+            // while other requests are in flight on this connection.
+            if yielded || shared.pending().len() <= 1 {
                 break;
             }
             yielded = true;
