@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use super::error::ClientResult;
 use crate::protocol::message::{
-    FLAG_COMPRESSED, KEY_SEPARATOR, PROPERTY_DELAY_TIME_LEVEL, PROPERTY_KEYS, PROPERTY_TAGS,
-    PROPERTY_UNIQ_KEY, StoredMessage, parse_properties,
+    FLAG_COMPRESSED, KEY_SEPARATOR, NAME_VALUE_SEPARATOR, PROPERTY_DELAY_TIME_LEVEL, PROPERTY_KEYS,
+    PROPERTY_SEPARATOR, PROPERTY_TAGS, PROPERTY_UNIQ_KEY, StoredMessage, parse_properties,
 };
 use crate::protocol::msg_id::encode_offset_msg_id;
 
@@ -91,29 +91,51 @@ impl Message {
         self
     }
 
-    /// The properties as sent: user properties plus `TAGS`, `KEYS`, `DELAY` and the given `UNIQ_KEY`.
-    pub(crate) fn wire_properties(&self, uniq_key: &str) -> BTreeMap<String, String> {
-        let mut props = self.properties.clone();
-        if let Some(tag) = self.tag.as_deref().filter(|t| !t.is_empty()) {
-            props.insert(PROPERTY_TAGS.into(), tag.to_owned());
-        }
-        let keys: Vec<&str> = self
+    /// The properties string as sent (`name\u{1}value\u{2}…`, names in order): the user
+    /// properties plus `TAGS`, `KEYS`, `DELAY` and the given `UNIQ_KEY`, which win over user
+    /// properties of the same name. Written straight into one string sized up front: the
+    /// gate sends every order through here, and a copied map per message showed in its
+    /// profile.
+    pub(crate) fn wire_properties(&self, uniq_key: &str) -> String {
+        let keys = self
             .keys
             .iter()
             .map(String::as_str)
-            .filter(|k| !k.is_empty())
+            .filter(|k| !k.is_empty());
+        let joined_keys = keys.collect::<Vec<_>>().join(&KEY_SEPARATOR.to_string());
+        let delay = (self.delay_level > 0).then(|| self.delay_level.to_string());
+        // The system properties, sorted by name (DELAY < KEYS < TAGS < UNIQ_KEY).
+        let system: [(&str, Option<&str>); 4] = [
+            (PROPERTY_DELAY_TIME_LEVEL, delay.as_deref()),
+            (
+                PROPERTY_KEYS,
+                Some(joined_keys.as_str()).filter(|k| !k.is_empty()),
+            ),
+            (PROPERTY_TAGS, self.tag.as_deref().filter(|t| !t.is_empty())),
+            (PROPERTY_UNIQ_KEY, Some(uniq_key)),
+        ];
+        let system: Vec<(&str, &str)> = system
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| (name, v)))
             .collect();
-        if !keys.is_empty() {
-            props.insert(PROPERTY_KEYS.into(), keys.join(&KEY_SEPARATOR.to_string()));
+        let user = self
+            .properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .filter(|(k, _)| !system.iter().any(|(name, _)| name == k));
+        let mut merged: Vec<(&str, &str)> = user.chain(system.iter().copied()).collect();
+        merged.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let len = merged.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        let mut out = String::with_capacity(len);
+        for (name, value) in merged {
+            if !out.is_empty() {
+                out.push(PROPERTY_SEPARATOR);
+            }
+            out.push_str(name);
+            out.push(NAME_VALUE_SEPARATOR);
+            out.push_str(value);
         }
-        if self.delay_level > 0 {
-            props.insert(
-                PROPERTY_DELAY_TIME_LEVEL.into(),
-                self.delay_level.to_string(),
-            );
-        }
-        props.insert(PROPERTY_UNIQ_KEY.into(), uniq_key.to_owned());
-        props
+        out
     }
 }
 
@@ -214,4 +236,36 @@ fn decompress(sys_flag: i32, body: Bytes) -> ClientResult<Bytes> {
     let mut out = Vec::with_capacity(body.len() * 4);
     flate2::read::ZlibDecoder::new(&body[..]).read_to_end(&mut out)?;
     Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::message::properties_to_string;
+
+    #[test]
+    fn wire_properties_are_the_sorted_map_system_names_winning() {
+        let msg = Message::new("T", "b")
+            .with_tag("TagA")
+            .with_keys(["k1", "", "k2"])
+            .with_delay_level(3)
+            .with_property("zeta", "z")
+            .with_property("TAGS", "user tag loses")
+            .with_property("alpha", "a");
+        let mut expected: BTreeMap<String, String> = msg.properties.clone();
+        for (k, v) in [
+            (PROPERTY_TAGS, "TagA".to_owned()),
+            (PROPERTY_KEYS, format!("k1{KEY_SEPARATOR}k2")),
+            (PROPERTY_DELAY_TIME_LEVEL, "3".to_owned()),
+            (PROPERTY_UNIQ_KEY, "ID".to_owned()),
+        ] {
+            expected.insert(k.to_owned(), v);
+        }
+        assert_eq!(msg.wire_properties("ID"), properties_to_string(&expected));
+        let plain = Message::new("T", "b");
+        assert_eq!(
+            plain.wire_properties("ID"),
+            format!("{PROPERTY_UNIQ_KEY}{NAME_VALUE_SEPARATOR}ID")
+        );
+    }
 }

@@ -21,7 +21,7 @@ use crate::protocol::code::RequestCode;
 use crate::protocol::header::send::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
 };
-use crate::protocol::message::{BatchItem, FLAG_COMPRESSED, encode_batch, properties_to_string};
+use crate::protocol::message::{BatchItem, FLAG_COMPRESSED, encode_batch};
 use crate::protocol::tag::tag_code;
 use crate::protocol::{MessageQueue, RemotingCommand};
 
@@ -56,7 +56,7 @@ impl Prepared {
     /// `compress_over` bytes and compression actually shrinks it.
     fn single(msg: &Message, compress_over: usize) -> Self {
         let msg_id = new_uniq_key();
-        let properties = properties_to_string(&msg.wire_properties(&msg_id));
+        let properties = msg.wire_properties(&msg_id);
         let compressed = (compress_over > 0 && msg.body.len() >= compress_over)
             .then(|| zlib(&msg.body))
             .flatten()
@@ -280,7 +280,7 @@ impl ProducerInner {
             items.push(BatchItem {
                 flag: msg.flag,
                 body: msg.body.clone(),
-                properties: properties_to_string(&msg.wire_properties(&id)),
+                properties: msg.wire_properties(&id),
             });
             ids.push(id);
         }
