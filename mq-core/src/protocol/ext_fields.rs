@@ -44,7 +44,12 @@ impl ExtFields {
 
     /// Sets `key` to `value`, answering the value it replaces.
     pub fn insert(&mut self, key: String, value: String) -> Option<String> {
-        match self.entries.iter_mut().rev().find(|(k, _)| same_key(k, &key)) {
+        match self
+            .entries
+            .iter_mut()
+            .rev()
+            .find(|(k, _)| same_key(k, &key))
+        {
             Some((_, old)) => Some(std::mem::replace(old, value)),
             None => {
                 self.entries.push((key, value));
