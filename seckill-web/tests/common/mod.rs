@@ -70,8 +70,21 @@ impl TestCluster {
             .start()
             .await
             .unwrap();
+        // A topic the gate auto-created with its first send reaches the name server with the
+        // broker's next registration, which a loaded machine can delay past this call.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let queues = loop {
+            match consumer.fetch_queues(topic).await {
+                Ok(queues) => break queues,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    tracing::debug!(topic, error = %e, "no route yet");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("no route for {topic} after 10 s: {e}"),
+            }
+        };
         let mut out = Vec::new();
-        for mq in consumer.fetch_queues(topic).await.unwrap() {
+        for mq in queues {
             let mut offset = 0;
             loop {
                 let pulled = consumer.pull(&mq, "*", offset, 32).await.unwrap();
