@@ -104,7 +104,7 @@ impl Message {
             .filter(|k| !k.is_empty());
         let joined_keys = keys.collect::<Vec<_>>().join(&KEY_SEPARATOR.to_string());
         let delay = (self.delay_level > 0).then(|| self.delay_level.to_string());
-        // The system properties, sorted by name (DELAY < KEYS < TAGS < UNIQ_KEY).
+        // The system properties this message carries; merged and sorted with the user's below.
         let system: [(&str, Option<&str>); 4] = [
             (PROPERTY_DELAY_TIME_LEVEL, delay.as_deref()),
             (
