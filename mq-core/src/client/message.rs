@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use super::error::ClientResult;
 use crate::protocol::message::{
-    FLAG_COMPRESSED, KEY_SEPARATOR, NAME_VALUE_SEPARATOR, PROPERTY_DELAY_TIME_LEVEL, PROPERTY_KEYS,
-    PROPERTY_SEPARATOR, PROPERTY_TAGS, PROPERTY_UNIQ_KEY, StoredMessage, parse_properties,
+    FLAG_COMPRESSED, KEY_SEPARATOR, PROPERTY_DELAY_TIME_LEVEL, PROPERTY_KEYS, PROPERTY_TAGS,
+    PROPERTY_UNIQ_KEY, StoredMessage, encode_properties, parse_properties,
 };
 use crate::protocol::msg_id::encode_offset_msg_id;
 
@@ -93,8 +93,8 @@ impl Message {
 
     /// The properties string as sent (`name\u{1}value\u{2}…`, names in order): the user
     /// properties plus `TAGS`, `KEYS`, `DELAY` and the given `UNIQ_KEY`, which win over user
-    /// properties of the same name. Written straight into one string sized up front: the
-    /// gate sends every order through here, and a copied map per message showed in its
+    /// properties of the same name. Encoded from borrowed pairs, without a copy of the map:
+    /// the gate sends every order through here, and a copied map per message showed in its
     /// profile.
     pub(crate) fn wire_properties(&self, uniq_key: &str) -> String {
         let keys = self
@@ -125,17 +125,7 @@ impl Message {
             .filter(|(k, _)| !system.iter().any(|(name, _)| name == k));
         let mut merged: Vec<(&str, &str)> = user.chain(system.iter().copied()).collect();
         merged.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let len = merged.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-        let mut out = String::with_capacity(len);
-        for (name, value) in merged {
-            if !out.is_empty() {
-                out.push(PROPERTY_SEPARATOR);
-            }
-            out.push_str(name);
-            out.push(NAME_VALUE_SEPARATOR);
-            out.push_str(value);
-        }
-        out
+        encode_properties(merged)
     }
 }
 
@@ -241,7 +231,7 @@ fn decompress(sys_flag: i32, body: Bytes) -> ClientResult<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::message::properties_to_string;
+    use crate::protocol::message::{NAME_VALUE_SEPARATOR, properties_to_string};
 
     #[test]
     fn wire_properties_are_the_sorted_map_system_names_winning() {

@@ -118,8 +118,19 @@ pub fn parse_properties(properties: &str) -> Properties {
 
 /// Encodes properties as `name \u{1} value \u{2} ...` without a trailing separator.
 pub fn properties_to_string(properties: &Properties) -> String {
-    let mut out = String::new();
-    for (name, value) in properties {
+    encode_properties(properties.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// Encodes (name, value) pairs, in the order given, into one string sized up front.
+pub fn encode_properties<'a, I>(pairs: I) -> String
+where
+    I: IntoIterator<Item = (&'a str, &'a str)>,
+    I::IntoIter: Clone,
+{
+    let pairs = pairs.into_iter();
+    let len = pairs.clone().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let mut out = String::with_capacity(len);
+    for (name, value) in pairs {
         if !out.is_empty() {
             out.push(PROPERTY_SEPARATOR);
         }
