@@ -1,6 +1,6 @@
 //! One client connection: frames in, requests processed concurrently (bounded per
-//! connection, so a held pull never blocks a send behind it), responses out through one
-//! writer task in completion order (clients match them by opaque), and the connection's
+//! connection, so a held pull never blocks a send behind it), responses out in completion
+//! order (clients match them by opaque) through a [`ResponseWriter`], and the connection's
 //! [`ClientChannel`] through which the broker sends its own requests to the client.
 //!
 //! Frames are taken in bursts: after each socket read, every frame already received is
@@ -16,16 +16,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::stream::SplitSink;
-use futures::{FutureExt, SinkExt, StreamExt};
+use futures::{FutureExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio_util::codec::Framed;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
 use super::processor::{self, Ctx};
+use super::response_writer::ResponseWriter;
 use super::state::BrokerState;
 use crate::protocol::{LanguageCode, ProtocolError, RemotingCodec, RemotingCommand, SerializeType};
 
@@ -47,7 +47,7 @@ pub(crate) struct ClientChannel {
     /// heartbeat used. Clients that only parse JSON headers (e.g. the Node client ali-ons)
     /// close the connection on a compact header, dropping out of their group.
     serialize_type: SerializeType,
-    tx: mpsc::Sender<RemotingCommand>,
+    writer: ResponseWriter,
 }
 
 impl ClientChannel {
@@ -91,27 +91,38 @@ impl ClientChannel {
     /// (notifications are best effort, as in RocketMQ).
     pub(crate) fn send_oneway(&self, command: RemotingCommand) -> bool {
         let command = command.with_serialize_type(self.serialize_type);
-        self.tx.try_send(command).is_ok()
+        self.writer.try_send(command)
     }
 
-    /// Queues a response, waiting for room; false if the connection is gone.
+    /// Writes (or queues) a response; false if the connection is gone.
     async fn send(&self, command: RemotingCommand) -> bool {
-        self.tx.send(command).await.is_ok()
+        self.writer.send(command).await
     }
 }
 
 #[cfg(test)]
 impl ClientChannel {
-    /// A channel whose receiver is dropped, for tests of the tables that hold channels.
-    pub(crate) fn detached(conn_id: u64) -> Self {
-        let (tx, _) = mpsc::channel(1);
+    /// A channel on a loopback socket nobody reads, for tests of the tables that hold
+    /// channels.
+    pub(crate) async fn detached(conn_id: u64) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("local addr: {e}"));
+        let stream = TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        let (_read, write) = stream.into_split();
+        let (writer, _task) = ResponseWriter::start(write, RemotingCodec::new(), 1, addr);
         Self {
             conn_id,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            addr,
             language: LanguageCode::Java,
             version: 0,
             serialize_type: SerializeType::Json,
-            tx,
+            writer,
         }
     }
 }
@@ -126,11 +137,11 @@ pub(crate) async fn serve(
 ) {
     let _ = stream.set_nodelay(true);
     let codec = RemotingCodec::with_max_frame_size(state.config.max_frame_size);
-    let (sink, mut source) = Framed::new(stream, codec).split();
+    let (read, write) = stream.into_split();
+    let mut source = FramedRead::new(read, codec);
     let max_inflight = state.config.max_inflight_per_connection;
     // Room for every in-flight response plus some broker-initiated notifications.
-    let (tx, rx) = mpsc::channel(max_inflight + 64);
-    let writer = tokio::spawn(write_responses(sink, rx, peer));
+    let (writer, writer_task) = ResponseWriter::start(write, codec, max_inflight + 64, peer);
     let channel = ClientChannel {
         conn_id,
         addr: peer,
@@ -138,7 +149,7 @@ pub(crate) async fn serve(
         version: 0,
         // Java's default until the client's heartbeat says which one it speaks.
         serialize_type: SerializeType::Json,
-        tx,
+        writer: writer.clone(),
     };
     // Cancelled when this connection ends or the broker shuts down: releases held pulls.
     let release = state.shutdown.child_token();
@@ -222,8 +233,12 @@ pub(crate) async fn serve(
         state.notify_consumer_ids_changed(&group);
     }
     drop(channel);
-    // The writer ends once every sender is gone (the group tables held clones until now).
-    if tokio::time::timeout(WRITER_DRAIN, writer).await.is_err() {
+    // The writer task ends once every handle is gone (the group tables held clones until
+    // now); then what is left is flushed and the socket closed.
+    if tokio::time::timeout(WRITER_DRAIN, writer.close(writer_task))
+        .await
+        .is_err()
+    {
         debug!(%peer, "writer did not drain in time");
     }
     debug!(%peer, conn_id, "connection closed");
@@ -273,44 +288,11 @@ fn take_frame(
     }
 }
 
-/// Queues the responses to a group of sends; false if the connection is gone.
+/// Writes the responses to a group of sends; false if the connection is gone.
 async fn answer_all(ctx: &Ctx, replies: Vec<(RemotingCommand, processor::Reply)>) -> bool {
-    for (request, reply) in replies {
-        if let Some(response) = processor::respond(ctx, &request, reply) {
-            if !ctx.channel.send(response).await {
-                return false;
-            }
-        }
-    }
-    true
-}
-
-type Sink = SplitSink<Framed<TcpStream, RemotingCodec>, RemotingCommand>;
-
-/// Writes queued commands, batching whatever is ready into one flush.
-async fn write_responses(
-    mut sink: Sink,
-    mut rx: mpsc::Receiver<RemotingCommand>,
-    peer: SocketAddr,
-) {
-    while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        while let Some(command) = next {
-            if let Err(e) = sink.feed(command).await {
-                if matches!(e, ProtocolError::Io(_)) {
-                    debug!(%peer, error = %e, "connection write failed");
-                    return;
-                }
-                // Not sendable (e.g. over the frame limit): the client's request times out,
-                // the connection stays usable.
-                warn!(%peer, error = %e, "dropping a response that cannot be encoded");
-            }
-            next = rx.try_recv().ok();
-        }
-        if let Err(e) = sink.flush().await {
-            debug!(%peer, error = %e, "connection flush failed");
-            return;
-        }
-    }
-    let _ = sink.close().await;
+    let responses: Vec<_> = replies
+        .into_iter()
+        .filter_map(|(request, reply)| processor::respond(ctx, &request, reply))
+        .collect();
+    ctx.channel.writer.send_all(responses).await
 }

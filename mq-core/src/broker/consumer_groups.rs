@@ -365,17 +365,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_differing_member_is_reported_once_per_change() {
+    #[tokio::test]
+    async fn a_differing_member_is_reported_once_per_change() {
         let groups = ClientGroups::default();
         let now = Instant::now();
+        let channels = [
+            ClientChannel::detached(1).await,
+            ClientChannel::detached(2).await,
+            ClientChannel::detached(3).await,
+        ];
         let register = |id: &str, conn: u64, subs: &[(&str, &str)]| {
-            groups.register_consumer(
-                id,
-                &ClientChannel::detached(conn),
-                &heartbeat("g", subs),
-                now,
-            )
+            let channel = &channels[usize::try_from(conn - 1).unwrap_or_default()];
+            groups.register_consumer(id, channel, &heartbeat("g", subs), now)
         };
         let first = register("c1", 1, &[("T", "tagA")]);
         assert!(first.group_changed && first.mismatch.is_none());

@@ -9,7 +9,8 @@
 //! | `mod.rs` | [`BrokerConfig`] and its defaults |
 //! | `server.rs` | [`run`]: start-up, accept loop (a semaphore bounds connections), background tasks, layered shutdown |
 //! | `state.rs` | the state every request handler shares |
-//! | `connection.rs` | one connection: framing, concurrent in-flight requests, the response writer, the client channel |
+//! | `connection.rs` | one connection: framing, concurrent in-flight requests, the client channel |
+//! | `response_writer.rs` | a connection's outgoing side: responses written in place, queued only while the socket is busy |
 //! | `processor/` | one file per request family; `processor/mod.rs` routes a code to its handler |
 //! | `long_poll.rs` | arrival notifications that wake held pulls |
 //! | `topic_config.rs` | the topic table (`topics.json`), name rules, system topics, auto-create |
@@ -32,6 +33,7 @@ mod locks;
 mod long_poll;
 mod namesrv_registration;
 mod processor;
+mod response_writer;
 mod retry;
 mod server;
 mod state;

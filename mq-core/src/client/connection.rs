@@ -1,7 +1,10 @@
 //! One multiplexed connection: a TCP stream carrying many requests at once, matched by opaque.
 //!
-//! A writer task drains a bounded queue of commands into the socket (flushing once per burst,
-//! so many in-flight requests share a syscall); a reader task hands each response to the
+//! A request that is alone in flight on the connection is written by its own task, straight
+//! into the socket: handing it to the writer task would cost a task wake-up, often on the
+//! other worker thread, which at low load is a large part of a round trip. Otherwise the
+//! writer task drains a bounded queue of commands into the socket (flushing once per burst,
+//! so many in-flight requests share a syscall). A reader task hands each response to the
 //! request waiting on its opaque and passes server-initiated requests (NOTIFY_CONSUMER_IDS_CHANGED,
 //! RESET_CONSUMER_CLIENT_OFFSET, ...) to a [`ServerRequestHandler`]. A request that times out
 //! removes its own entry from the pending map, so a late response is simply dropped. When the
@@ -16,6 +19,7 @@ use async_trait::async_trait;
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::Mutex as AsyncMutex;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 use tokio::time::{Instant, timeout_at};
@@ -45,6 +49,9 @@ pub type RequestHandler = Arc<dyn ServerRequestHandler>;
 /// entry, and the opaques are ours (sequential), not a peer's choice.
 type Pending =
     HashMap<i32, oneshot::Sender<ClientResult<RemotingCommand>>, foldhash::fast::RandomState>;
+
+/// The socket's writing side, shared by the writer task and a request written in place.
+type Sink = Arc<AsyncMutex<FramedWrite<OwnedWriteHalf, RemotingCodec>>>;
 
 /// State shared by the handle and the two socket tasks.
 #[derive(Debug)]
@@ -92,6 +99,7 @@ impl Drop for PendingGuard<'_> {
 #[derive(Debug)]
 struct Inner {
     shared: Arc<Shared>,
+    sink: Sink,
     tx: mpsc::Sender<RemotingCommand>,
     tasks: [AbortHandle; 2],
 }
@@ -136,11 +144,10 @@ impl Connection {
             closed: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(WRITE_QUEUE_LEN);
-        let writer = tokio::spawn(write_loop(
-            FramedWrite::new(write, RemotingCodec::new()),
-            rx,
-            Arc::clone(&shared),
-        ));
+        let mut sink = FramedWrite::new(write, RemotingCodec::new());
+        sink.set_backpressure_boundary(WRITE_BATCH_BYTES);
+        let sink = Arc::new(AsyncMutex::new(sink));
+        let writer = tokio::spawn(write_loop(Arc::clone(&sink), rx, Arc::clone(&shared)));
         let reader = tokio::spawn(read_loop(
             FramedRead::new(read, RemotingCodec::new()),
             tx.clone(),
@@ -150,6 +157,7 @@ impl Connection {
         Ok(Self {
             inner: Arc::new(Inner {
                 shared,
+                sink,
                 tx,
                 tasks: [writer.abort_handle(), reader.abort_handle()],
             }),
@@ -176,14 +184,18 @@ impl Connection {
         let shared = &self.inner.shared;
         let opaque = request.opaque;
         let (tx, rx) = oneshot::channel();
-        shared.pending().insert(opaque, tx);
+        let alone = {
+            let mut pending = shared.pending();
+            pending.insert(opaque, tx);
+            pending.len() == 1
+        };
         let _guard = PendingGuard { shared, opaque };
         // Checked after inserting: a close that raced with us has either drained our entry
         // or already set the flag.
         if self.is_closed() {
             return Err(self.closed_error());
         }
-        match timeout_at(deadline, self.inner.tx.send(request)).await {
+        match timeout_at(deadline, self.write(request, alone)).await {
             Err(_) => return Err(ClientError::Timeout),
             Ok(Err(_)) => return Err(self.closed_error()),
             Ok(Ok(())) => {}
@@ -211,6 +223,17 @@ impl Connection {
         }
     }
 
+    /// Writes `request` in place when it is `alone` in flight and the socket is free, else
+    /// queues it for the writer task; `Err` once the connection is closed.
+    async fn write(&self, request: RemotingCommand, alone: bool) -> Result<(), ()> {
+        if alone {
+            if let Ok(sink) = self.inner.sink.try_lock() {
+                return write_in_place(&self.inner.sink, sink, request, &self.inner.shared).await;
+            }
+        }
+        self.inner.tx.send(request).await.map_err(|_| ())
+    }
+
     fn closed_error(&self) -> ClientError {
         ClientError::ConnectionClosed {
             addr: self.addr().to_owned(),
@@ -218,13 +241,54 @@ impl Connection {
     }
 }
 
-async fn write_loop(
-    mut sink: FramedWrite<OwnedWriteHalf, RemotingCodec>,
-    mut rx: mpsc::Receiver<RemotingCommand>,
-    shared: Arc<Shared>,
-) {
-    sink.set_backpressure_boundary(WRITE_BATCH_BYTES);
+/// Writes and flushes one request from the caller's task. If the caller stops waiting while
+/// the socket is full, what is buffered is flushed by a task of its own, so it cannot sit in
+/// the buffer until the next request comes.
+async fn write_in_place(
+    sink: &Sink,
+    mut writer: tokio::sync::MutexGuard<'_, FramedWrite<OwnedWriteHalf, RemotingCodec>>,
+    request: RemotingCommand,
+    shared: &Shared,
+) -> Result<(), ()> {
+    let mut cancelled = FlushOnCancel { sink: Some(sink) };
+    let opaque = request.opaque;
+    let written = match writer.feed(request).await {
+        Ok(()) => SinkExt::<RemotingCommand>::flush(&mut *writer).await,
+        // The codec refused this one command (e.g. too large) and left the buffer intact:
+        // fail it alone and keep the connection.
+        Err(ProtocolError::Io(e)) => Err(ProtocolError::Io(e)),
+        Err(e) => {
+            shared.fail(opaque, ClientError::Protocol(e));
+            Ok(())
+        }
+    };
+    cancelled.sink = None;
+    written.map_err(|e| {
+        tracing::debug!(addr = %shared.addr, error = %e, "write failed");
+        shared.close();
+    })
+}
+
+/// Armed while a request is written in place; see [`write_in_place`].
+struct FlushOnCancel<'a> {
+    sink: Option<&'a Sink>,
+}
+
+impl Drop for FlushOnCancel<'_> {
+    fn drop(&mut self) {
+        let (Some(sink), Ok(runtime)) = (self.sink, tokio::runtime::Handle::try_current()) else {
+            return;
+        };
+        let sink = Arc::clone(sink);
+        runtime.spawn(async move {
+            let _ = SinkExt::<RemotingCommand>::flush(&mut *sink.lock().await).await;
+        });
+    }
+}
+
+async fn write_loop(sink: Sink, mut rx: mpsc::Receiver<RemotingCommand>, shared: Arc<Shared>) {
     'outer: while let Some(first) = rx.recv().await {
+        let mut sink = sink.lock().await;
         let mut next = Some(first);
         let mut yielded = false;
         loop {
@@ -258,7 +322,7 @@ async fn write_loop(
                 break;
             }
         }
-        if let Err(e) = SinkExt::<RemotingCommand>::flush(&mut sink).await {
+        if let Err(e) = SinkExt::<RemotingCommand>::flush(&mut *sink).await {
             tracing::debug!(addr = %shared.addr, error = %e, "flush failed");
             break;
         }

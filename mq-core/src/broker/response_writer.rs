@@ -1,0 +1,128 @@
+//! A connection's outgoing side: responses are written by the task that has them whenever the
+//! socket is free, and queued for the connection's writer task only while someone else is
+//! writing.
+//!
+//! Handing every response to a writer task costs a task wake-up per response, often on the
+//! other worker thread, and at low load that wake-up (tens of microseconds on a VM whose cores
+//! go idle) is most of a message's latency. Writing in place skips it; the writer task still
+//! takes over under load, so responses that pile up behind a busy writer share one flush.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures::SinkExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{Mutex, mpsc};
+use tokio_util::codec::FramedWrite;
+use tracing::{debug, warn};
+
+use crate::protocol::{ProtocolError, RemotingCodec, RemotingCommand};
+
+/// Bytes a writer buffers before it writes without waiting for more responses (the codec's
+/// default, 8 KiB, would write every few messages of a pull response burst).
+const WRITE_BATCH_BYTES: usize = 64 * 1024;
+
+type Sink = FramedWrite<OwnedWriteHalf, RemotingCodec>;
+
+/// Where a connection's responses and the broker's own requests to the client go.
+#[derive(Debug, Clone)]
+pub(crate) struct ResponseWriter {
+    sink: Arc<Mutex<Sink>>,
+    queue: mpsc::Sender<RemotingCommand>,
+    peer: SocketAddr,
+}
+
+impl ResponseWriter {
+    /// A writer on `socket` and the task that drains its queue (room for `queue_len`
+    /// commands); the task ends once every clone of the writer is dropped.
+    pub(crate) fn start(
+        socket: OwnedWriteHalf,
+        codec: RemotingCodec,
+        queue_len: usize,
+        peer: SocketAddr,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let mut sink = FramedWrite::new(socket, codec);
+        sink.set_backpressure_boundary(WRITE_BATCH_BYTES);
+        let sink = Arc::new(Mutex::new(sink));
+        let (queue, rx) = mpsc::channel(queue_len);
+        let task = tokio::spawn(drain_queue(Arc::clone(&sink), rx, peer));
+        (Self { sink, queue, peer }, task)
+    }
+
+    /// Writes `commands` now if the socket is free, else queues them, waiting for room;
+    /// false if the connection is gone.
+    pub(crate) async fn send_all<I>(&self, commands: I) -> bool
+    where
+        I: IntoIterator<Item = RemotingCommand>,
+    {
+        if let Ok(mut sink) = self.sink.try_lock() {
+            return write(&mut sink, commands, self.peer).await;
+        }
+        for command in commands {
+            if self.queue.send(command).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// [`Self::send_all`] for one command.
+    pub(crate) async fn send(&self, command: RemotingCommand) -> bool {
+        self.send_all(std::iter::once(command)).await
+    }
+
+    /// Queues `command` without waiting; false if the connection is gone or its queue is
+    /// full.
+    pub(crate) fn try_send(&self, command: RemotingCommand) -> bool {
+        self.queue.try_send(command).is_ok()
+    }
+
+    /// Drops this handle, waits for the writer `task` to write what is queued (it ends once
+    /// every other handle is gone too), then flushes what is left and closes the socket.
+    pub(crate) async fn close(self, task: tokio::task::JoinHandle<()>) {
+        let sink = Arc::clone(&self.sink);
+        drop(self);
+        let _ = task.await;
+        let _ = SinkExt::<RemotingCommand>::close(&mut *sink.lock().await).await;
+    }
+}
+
+/// Encodes `commands` into the sink and flushes once; false if the socket failed.
+async fn write(
+    sink: &mut Sink,
+    commands: impl IntoIterator<Item = RemotingCommand>,
+    peer: SocketAddr,
+) -> bool {
+    for command in commands {
+        if let Err(e) = sink.feed(command).await {
+            if matches!(e, ProtocolError::Io(_)) {
+                debug!(%peer, error = %e, "connection write failed");
+                return false;
+            }
+            // Not sendable (e.g. over the frame limit): the client's request times out, the
+            // connection stays usable.
+            warn!(%peer, error = %e, "dropping a response that cannot be encoded");
+        }
+    }
+    if let Err(e) = SinkExt::<RemotingCommand>::flush(sink).await {
+        debug!(%peer, error = %e, "connection flush failed");
+        return false;
+    }
+    true
+}
+
+/// The writer task: whatever was queued while the socket was busy, written in bursts.
+async fn drain_queue(
+    sink: Arc<Mutex<Sink>>,
+    mut rx: mpsc::Receiver<RemotingCommand>,
+    peer: SocketAddr,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut sink = sink.lock().await;
+        // Whatever else is queued by now shares the flush.
+        let burst = std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok()));
+        if !write(&mut sink, burst, peer).await {
+            return;
+        }
+    }
+}
