@@ -21,7 +21,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let config = Config::parse();
     init_tracing(config.log_format);
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match config.runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("seckill-web: cannot start the async runtime: {error}");

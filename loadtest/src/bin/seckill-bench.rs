@@ -21,6 +21,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+
+    /// Runtime worker threads of this process, which hosts the gate, broker and service of
+    /// `--local` runs (0 = one per CPU, tokio's default), as `seckill-web --worker-threads`.
+    #[arg(
+        long,
+        global = true,
+        env = "SECKILL_BENCH_WORKER_THREADS",
+        default_value_t = 0
+    )]
+    worker_threads: u16,
 }
 
 #[derive(Debug, Subcommand)]
@@ -34,7 +44,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs();
-    let runtime = match tokio::runtime::Runtime::new() {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if cli.worker_threads > 0 {
+        runtime.worker_threads(usize::from(cli.worker_threads));
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("seckill-bench: cannot start the async runtime: {error}");
