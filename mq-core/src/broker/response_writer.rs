@@ -126,3 +126,87 @@ async fn drain_queue(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use futures::StreamExt;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_util::codec::FramedRead;
+
+    use super::*;
+
+    /// A writer on one end of a loopback connection, and the other end framed for reading.
+    async fn pair() -> (
+        ResponseWriter,
+        tokio::task::JoinHandle<()>,
+        FramedRead<TcpStream, RemotingCodec>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"));
+        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let client = client.unwrap_or_else(|e| panic!("connect: {e}"));
+        let (server, peer) = accepted.unwrap_or_else(|e| panic!("accept: {e}"));
+        let (_read, write) = server.into_split();
+        // A small queue, so senders also wait for room behind a busy writer.
+        let (writer, task) = ResponseWriter::start(write, RemotingCodec::new(), 4, peer);
+        (writer, task, FramedRead::new(client, RemotingCodec::new()))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_responses_all_arrive_written_in_place_or_queued() {
+        let (writer, task, mut client) = pair().await;
+        let senders: Vec<_> = (0..50)
+            .map(|task_no: i32| {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    for i in 0..20 {
+                        let opaque = task_no * 20 + i;
+                        let request = RemotingCommand::request(10).with_opaque(opaque);
+                        let response =
+                            RemotingCommand::response_to(&request, 0).with_body(vec![7u8; 4096]);
+                        assert!(writer.send(response).await, "the connection is open");
+                    }
+                })
+            })
+            .collect();
+        let mut seen = BTreeSet::new();
+        while seen.len() < 1000 {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), client.next())
+                .await
+                .unwrap_or_else(|_| panic!("only {} of 1000 responses arrived", seen.len()));
+            let frame = frame
+                .unwrap_or_else(|| panic!("closed early"))
+                .unwrap_or_else(|e| panic!("bad frame: {e}"));
+            assert_eq!(frame.body.len(), 4096);
+            assert!(seen.insert(frame.opaque), "opaque {} twice", frame.opaque);
+        }
+        for sender in senders {
+            sender.await.unwrap_or_else(|e| panic!("sender: {e}"));
+        }
+        // Closing flushes what is left and ends the stream.
+        writer.close(task).await;
+        assert!(
+            client.next().await.is_none(),
+            "nothing after the 1000 responses"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_notification_queued_without_waiting_is_written_by_the_writer_task() {
+        let (writer, task, mut client) = pair().await;
+        let request = RemotingCommand::request(40).with_opaque(7);
+        assert!(writer.try_send(RemotingCommand::response_to(&request, 0)));
+        let frame = client.next().await;
+        let frame = frame
+            .unwrap_or_else(|| panic!("closed"))
+            .unwrap_or_else(|e| panic!("bad frame: {e}"));
+        assert_eq!(frame.opaque, 7);
+        writer.close(task).await;
+    }
+}
