@@ -158,7 +158,9 @@ async fn on_a_broker(
         return drain_and_ceiling(args, scratch, namesrv, names).await;
     }
     let dir = tempfile::tempdir()?;
-    let cluster = LocalCluster::start(dir.path())
+    let cluster = LocalCluster::builder()
+        .production_index_sizes()
+        .start(dir.path())
         .await
         .map_err(|e| process("broker", e))?;
     let namesrv = cluster.namesrv_addr().to_string();

@@ -377,7 +377,9 @@ struct LocalGate {
 impl LocalGate {
     async fn start(args: &GateArgs) -> Result<Self> {
         let dir = tempfile::tempdir()?;
-        let cluster = LocalCluster::start(dir.path())
+        let cluster = LocalCluster::builder()
+            .production_index_sizes()
+            .start(dir.path())
             .await
             .map_err(|e| process_error("mq-core cluster", e))?;
         let prefix = format!("seckill-bench-{}", std::process::id());

@@ -63,6 +63,7 @@ pub struct ClusterBuilder {
     auto_create_topic: bool,
     broker_name: String,
     long_poll_timeout: Option<Duration>,
+    test_sized_index: bool,
     configure: Option<Configure>,
     namesrv_bin: Option<PathBuf>,
     broker_args: Vec<String>,
@@ -76,6 +77,7 @@ impl fmt::Debug for ClusterBuilder {
             .field("auto_create_topic", &self.auto_create_topic)
             .field("broker_name", &self.broker_name)
             .field("long_poll_timeout", &self.long_poll_timeout)
+            .field("test_sized_index", &self.test_sized_index)
             .field("namesrv_bin", &self.namesrv_bin)
             .field("broker_args", &self.broker_args)
             .finish_non_exhaustive()
@@ -90,6 +92,7 @@ impl Default for ClusterBuilder {
             auto_create_topic: true,
             broker_name: "broker-a".to_owned(),
             long_poll_timeout: None,
+            test_sized_index: true,
             configure: None,
             namesrv_bin: None,
             broker_args: Vec::new(),
@@ -130,6 +133,15 @@ impl ClusterBuilder {
     #[must_use]
     pub fn long_poll_timeout(mut self, timeout: Duration) -> Self {
         self.long_poll_timeout = Some(timeout);
+        self
+    }
+
+    /// The key index sized as `mq-broker`'s (5,000,000 slots, 20,000,000 entries per file)
+    /// instead of the small files a [`LocalCluster`] uses by default, which suit tests but
+    /// roll over every few seconds at benchmark rates ([`LocalCluster`] only).
+    #[must_use]
+    pub fn production_index_sizes(mut self) -> Self {
+        self.test_sized_index = false;
         self
     }
 
@@ -181,9 +193,11 @@ impl ClusterBuilder {
         config.namesrv_addrs = vec![namesrv.to_string()];
         config.auto_create_topic = self.auto_create_topic;
         config.store.flush_disk_type = self.flush_disk_type;
-        // Small index files: tests store thousands of messages, not millions.
-        config.store.index_hash_slots = 100_000;
-        config.store.index_max_entries = 400_000;
+        if self.test_sized_index {
+            // Small index files: tests store thousands of messages, not millions.
+            config.store.index_hash_slots = 100_000;
+            config.store.index_max_entries = 400_000;
+        }
         if let Some(t) = self.long_poll_timeout {
             config.long_poll_timeout = t;
         }

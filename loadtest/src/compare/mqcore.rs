@@ -11,7 +11,7 @@ use mq_core::client::{
     Admin, ConsumeFrom, ConsumeResult, Message, Producer, PushConsumer, SendStatus, listener_fn,
 };
 use mq_core::cluster::LocalCluster;
-use mq_core::store::{FlushDiskType, StoreConfig};
+use mq_core::store::FlushDiskType;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use super::peer::{Channel, Consumer, Peer, PeerError, PeerResult, Sink, err};
@@ -125,8 +125,6 @@ fn flush_name(flush: FlushDiskType) -> &'static str {
 /// announced on stdout as `namesrv <addr>`, served until stdin closes.
 pub fn serve_cluster(flush: &str, store_dir: &std::path::Path) -> anyhow::Result<()> {
     let flush: FlushDiskType = flush.parse()?;
-    let production = StoreConfig::new(store_dir);
-    let (index_slots, index_entries) = (production.index_hash_slots, production.index_max_entries);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let cluster = LocalCluster::builder()
@@ -134,12 +132,11 @@ pub fn serve_cluster(flush: &str, store_dir: &std::path::Path) -> anyhow::Result
             // The run writes a few hundred MB into a store removed afterwards; a shared
             // development disk is often past the production thresholds (retention at 75-85%,
             // appends refused at 90%), which would refuse or delete the benchmark's messages.
-            .configure(move |c| {
-                // The broker's own index sizes, not the small files LocalCluster picks for
-                // tests: at 100k+ msgs/s those would roll over to a new index file every few
-                // seconds, which `mq-broker` never does.
-                c.store.index_hash_slots = index_slots;
-                c.store.index_max_entries = index_entries;
+            // The broker's own index sizes, not the small files LocalCluster picks for
+            // tests: at 100k+ msgs/s those would roll over to a new index file every few
+            // seconds, which `mq-broker` never does.
+            .production_index_sizes()
+            .configure(|c| {
                 c.store.disk_max_used_space_ratio = 0.97;
                 c.store.disk_clean_forcibly_ratio = 0.98;
                 c.store.disk_full_ratio = 0.99;

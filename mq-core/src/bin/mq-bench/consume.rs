@@ -115,7 +115,7 @@ pub fn run(args: &ConsumeArgs) -> anyhow::Result<()> {
 /// The `--local` cluster: with a hang to measure, clients expire after `--channel-expiry`,
 /// looked for every 100 ms so the scan period hardly adds to the figure.
 fn local_cluster(args: &ConsumeArgs) -> ClusterBuilder {
-    let builder = LocalCluster::builder();
+    let builder = LocalCluster::builder().production_index_sizes();
     if !args.takeover_hung {
         return builder;
     }

@@ -72,7 +72,7 @@ impl Target {
 impl Target {
     /// Connects (or starts `--local`) and creates a fresh topic.
     pub async fn open(args: &ClientArgs) -> anyhow::Result<Self> {
-        Self::open_with(args, LocalCluster::builder()).await
+        Self::open_with(args, LocalCluster::builder().production_index_sizes()).await
     }
 
     /// [`Self::open`], a `--local` cluster started from `local` (e.g. a shorter client expiry).
