@@ -28,7 +28,8 @@ struct Cli {
         long,
         global = true,
         env = "SECKILL_BENCH_WORKER_THREADS",
-        default_value_t = 0
+        default_value_t = 0,
+        value_parser = clap::value_parser!(u16).range(0..=1024)
     )]
     worker_threads: u16,
 }
