@@ -117,7 +117,7 @@ pub struct Config {
 
     /// Runtime worker threads (0 = one per CPU, tokio's default). Where the gate shares a
     /// small machine with Redis and the broker, fewer threads hand requests between cores less
-    /// often: on 2 vCPUs, 1 thread took 15 % more /seckill requests (docs/benchmarks.md, Gate).
+    /// often: on 2 vCPUs, 1 thread took 10-15 % more /seckill requests (docs/benchmarks.md, Gate).
     #[arg(long, env = "SECKILL_WEB_WORKER_THREADS", default_value_t = 0,
           value_parser = clap::value_parser!(u16).range(0..=1024))]
     pub worker_threads: u16,
