@@ -131,14 +131,20 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
+/// A multi-thread runtime with `worker_threads` workers (0 = one per CPU, tokio's default):
+/// what `--worker-threads` means, for every process that hosts the gate.
+pub fn runtime(worker_threads: u16) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if worker_threads > 0 {
+        builder.worker_threads(usize::from(worker_threads));
+    }
+    builder.enable_all().build()
+}
+
 impl Config {
     /// The async runtime this configuration asks for.
     pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        if self.worker_threads > 0 {
-            builder.worker_threads(usize::from(self.worker_threads));
-        }
-        builder.enable_all().build()
+        runtime(self.worker_threads)
     }
 
     /// The settings the router and the gate need.

@@ -45,11 +45,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs();
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if cli.worker_threads > 0 {
-        runtime.worker_threads(usize::from(cli.worker_threads));
-    }
-    let runtime = match runtime.enable_all().build() {
+    let runtime = match seckill_web::config::runtime(cli.worker_threads) {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("seckill-bench: cannot start the async runtime: {error}");

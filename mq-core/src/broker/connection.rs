@@ -105,20 +105,10 @@ impl ClientChannel {
     /// A channel on a loopback socket nobody reads, for tests of the tables that hold
     /// channels.
     pub(crate) async fn detached(conn_id: u64) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("local addr: {e}"));
-        let stream = TcpStream::connect(addr)
-            .await
-            .unwrap_or_else(|e| panic!("connect: {e}"));
-        let (_read, write) = stream.into_split();
-        let (writer, _task) = ResponseWriter::start(write, RemotingCodec::new(), 1, addr);
+        let (writer, _task, _client) = ResponseWriter::on_loopback(1).await;
         Self {
             conn_id,
-            addr,
+            addr: writer.peer(),
             language: LanguageCode::Java,
             version: 0,
             serialize_type: SerializeType::Json,

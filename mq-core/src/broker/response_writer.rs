@@ -87,6 +87,34 @@ impl ResponseWriter {
     }
 }
 
+#[cfg(test)]
+impl ResponseWriter {
+    /// A writer (queue of `queue_len`) on one end of a fresh loopback connection, its task,
+    /// and the other end of the connection.
+    pub(crate) async fn on_loopback(
+        queue_len: usize,
+    ) -> (Self, tokio::task::JoinHandle<()>, tokio::net::TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"));
+        let (client, accepted) =
+            tokio::join!(tokio::net::TcpStream::connect(addr), listener.accept());
+        let client = client.unwrap_or_else(|e| panic!("connect: {e}"));
+        let (server, peer) = accepted.unwrap_or_else(|e| panic!("accept: {e}"));
+        let (_read, write) = server.into_split();
+        let (writer, task) = Self::start(write, RemotingCodec::new(), queue_len, peer);
+        (writer, task, client)
+    }
+
+    /// The client address this writer writes to.
+    pub(crate) fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+}
+
 /// Encodes `commands` into the sink and flushes once; false if the socket failed.
 async fn write(
     sink: &mut Sink,
@@ -132,7 +160,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use futures::StreamExt;
-    use tokio::net::{TcpListener, TcpStream};
+    use tokio::net::TcpStream;
     use tokio_util::codec::FramedRead;
 
     use super::*;
@@ -143,18 +171,8 @@ mod tests {
         tokio::task::JoinHandle<()>,
         FramedRead<TcpStream, RemotingCodec>,
     ) {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("addr: {e}"));
-        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        let client = client.unwrap_or_else(|e| panic!("connect: {e}"));
-        let (server, peer) = accepted.unwrap_or_else(|e| panic!("accept: {e}"));
-        let (_read, write) = server.into_split();
         // A small queue, so senders also wait for room behind a busy writer.
-        let (writer, task) = ResponseWriter::start(write, RemotingCodec::new(), 4, peer);
+        let (writer, task, client) = ResponseWriter::on_loopback(4).await;
         (writer, task, FramedRead::new(client, RemotingCodec::new()))
     }
 

@@ -251,22 +251,34 @@ async fn write_in_place(
     shared: &Shared,
 ) -> Result<(), ()> {
     let mut cancelled = FlushOnCancel { sink: Some(sink) };
-    let opaque = request.opaque;
-    let written = match writer.feed(request).await {
+    let written = match feed(&mut writer, request, shared).await {
         Ok(()) => SinkExt::<RemotingCommand>::flush(&mut *writer).await,
-        // The codec refused this one command (e.g. too large) and left the buffer intact:
-        // fail it alone and keep the connection.
-        Err(ProtocolError::Io(e)) => Err(ProtocolError::Io(e)),
-        Err(e) => {
-            shared.fail(opaque, ClientError::Protocol(e));
-            Ok(())
-        }
+        Err(e) => Err(e),
     };
     cancelled.sink = None;
     written.map_err(|e| {
         tracing::debug!(addr = %shared.addr, error = %e, "write failed");
         shared.close();
     })
+}
+
+/// Buffers `command` in the sink. The codec may refuse this one command (e.g. too large)
+/// and leave the buffer intact: then the command alone fails and the connection stays;
+/// only a socket error is returned.
+async fn feed(
+    sink: &mut FramedWrite<OwnedWriteHalf, RemotingCodec>,
+    command: RemotingCommand,
+    shared: &Shared,
+) -> Result<(), ProtocolError> {
+    let opaque = command.opaque;
+    match sink.feed(command).await {
+        Err(ProtocolError::Io(e)) => Err(ProtocolError::Io(e)),
+        Err(e) => {
+            shared.fail(opaque, ClientError::Protocol(e));
+            Ok(())
+        }
+        Ok(()) => Ok(()),
+    }
 }
 
 /// Armed while a request is written in place; see [`write_in_place`].
@@ -293,16 +305,9 @@ async fn write_loop(sink: Sink, mut rx: mpsc::Receiver<RemotingCommand>, shared:
         let mut yielded = false;
         loop {
             while let Some(command) = next.take() {
-                let opaque = command.opaque;
-                match sink.feed(command).await {
-                    Ok(()) => {}
-                    // The codec refused this one command (e.g. too large) and left the buffer
-                    // intact: fail it alone and keep the connection.
-                    Err(ProtocolError::Io(e)) => {
-                        tracing::debug!(addr = %shared.addr, error = %e, "write failed");
-                        break 'outer;
-                    }
-                    Err(e) => shared.fail(opaque, ClientError::Protocol(e)),
+                if let Err(e) = feed(&mut sink, command, &shared).await {
+                    tracing::debug!(addr = %shared.addr, error = %e, "write failed");
+                    break 'outer;
                 }
                 next = rx.try_recv().ok();
             }
