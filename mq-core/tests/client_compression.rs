@@ -90,7 +90,9 @@ async fn large_bodies_are_compressed_and_restored() {
         .start(collector.clone())
         .await
         .unwrap();
-    let got = collector.wait_for(6, Duration::from_secs(20)).await;
+    let mut got = collector.wait_for(6, Duration::from_secs(20)).await;
+    // The concurrent listener may finish them in any order; the queue holds them in send order.
+    got.sort_by_key(|m| m.queue_offset);
     let bodies: Vec<Bytes> = got
         .iter()
         .filter(|m| m.body.as_ref() != b"marker")
