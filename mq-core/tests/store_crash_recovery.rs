@@ -10,13 +10,12 @@ mod store_common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use mq_core::protocol::tag::Subscription;
 use mq_core::store::{AppendMessage, Store};
 use rand::Rng;
-use store_common::{decode, sync_config};
+use store_common::{decode, spawn_child, sync_config};
 
 const CHILD_ENV: &str = "STORE_CRASH_CHILD";
 const QUEUES: i32 = 4;
@@ -64,13 +63,7 @@ fn acknowledged_messages_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = rand::rng();
     for round in 0..5 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_child("crash_child", CHILD_ENV, dir.path());
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
             let mut acked: BTreeMap<i32, u64> = BTreeMap::new();

@@ -176,6 +176,7 @@ pub(crate) fn run(inner: &Inner) {
     };
     let least_bytes = cfg.flush_least_pages.saturating_mul(4096);
     let mut last_checkpoint = Instant::now();
+    let mut last_index_persist = Instant::now();
     let mut last_flush = Instant::now();
     loop {
         let running = inner.flusher.wait_for_work(
@@ -196,7 +197,11 @@ pub(crate) fn run(inner: &Inner) {
         }
         if last_checkpoint.elapsed() >= cfg.checkpoint_interval {
             last_checkpoint = Instant::now();
-            if let Err(e) = super::open::checkpoint(inner) {
+            let with_index = last_index_persist.elapsed() >= cfg.index_persist_interval;
+            if with_index {
+                last_index_persist = last_checkpoint;
+            }
+            if let Err(e) = super::open::checkpoint(inner, with_index) {
                 tracing::error!(error = %e, "checkpoint failed");
             }
         }

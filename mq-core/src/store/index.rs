@@ -31,6 +31,8 @@ const HEADER_LEN: u64 = 64;
 const ENTRY_LEN: u64 = 20;
 /// Slots per dirty-tracking page (4 KiB of slots).
 const SLOTS_PER_PAGE: usize = 1024;
+/// Dirty pages written by one `pwrite` at most (1 MiB).
+const PAGES_PER_WRITE: usize = 256;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Header {
@@ -354,18 +356,31 @@ impl Index {
                 .write_all_at(&a.pending, f.header.entry_pos(a.persisted))
                 .at(&f.path)?;
         }
-        for (page, dirty) in a.dirty.iter_mut().enumerate() {
-            if std::mem::take(dirty) {
-                let from = page * SLOTS_PER_PAGE;
-                let to = (from + SLOTS_PER_PAGE).min(a.slots.len());
-                let bytes: Vec<u8> = a.slots[from..to]
-                    .iter()
-                    .flat_map(|s| s.to_be_bytes())
-                    .collect();
-                f.file
-                    .write_all_at(&bytes, HEADER_LEN + from as u64 * 4)
-                    .at(&f.path)?;
+        // Keys hash all over the table, so after a second of traffic nearly every page is
+        // dirty: runs of dirty pages go out in writes of up to a MiB, not a `pwrite` per 4 KiB
+        // page (5,000,000 slots made that 4,883 syscalls and 16-18 ms of CPU per persist).
+        let mut bytes = Vec::new();
+        let mut page = 0;
+        while page < a.dirty.len() {
+            if !std::mem::take(&mut a.dirty[page]) {
+                page += 1;
+                continue;
             }
+            let first = page;
+            page += 1;
+            while page < a.dirty.len() && page - first < PAGES_PER_WRITE && a.dirty[page] {
+                a.dirty[page] = false;
+                page += 1;
+            }
+            let from = first * SLOTS_PER_PAGE;
+            let to = (page * SLOTS_PER_PAGE).min(a.slots.len());
+            bytes.clear();
+            for slot in &a.slots[from..to] {
+                bytes.extend_from_slice(&slot.to_be_bytes());
+            }
+            f.file
+                .write_all_at(&bytes, HEADER_LEN + from as u64 * 4)
+                .at(&f.path)?;
         }
         f.file.sync_data().at(&f.path)?;
         f.file.write_all_at(&f.header.encode(), 0).at(&f.path)?;

@@ -127,7 +127,7 @@ pub(crate) fn open(config: StoreConfig) -> Result<Inner> {
         index_thread: Mutex::new(None),
         housekeeping_thread: Mutex::new(None),
     };
-    checkpoint(&inner)?;
+    checkpoint(&inner, true)?;
     Ok(inner)
 }
 
@@ -216,8 +216,9 @@ fn rebuild(
     Ok(())
 }
 
-/// Persists every ConsumeQueue and the index, then writes the checkpoint.
-pub(crate) fn checkpoint(inner: &Inner) -> Result<()> {
+/// Persists every ConsumeQueue (and the index when `with_index`), then writes the checkpoint.
+/// The index keeps its own recovery point (END_PHYS), so it may be persisted less often.
+pub(crate) fn checkpoint(inner: &Inner, with_index: bool) -> Result<()> {
     let (dispatched, last_record, queues) = {
         let w = inner.writer.lock();
         let queues: Vec<_> = inner.queues.all();
@@ -230,7 +231,7 @@ pub(crate) fn checkpoint(inner: &Inner) -> Result<()> {
     for cq in inner.queues.all() {
         cq.persist()?;
     }
-    if let Some(index) = &inner.index {
+    if let Some(index) = inner.index.as_ref().filter(|_| with_index) {
         index.persist()?;
     }
     Checkpoint {
@@ -247,7 +248,7 @@ pub(crate) fn shutdown(inner: &Inner) -> Result<()> {
     if inner.flusher.failure().is_none() {
         inner.flusher.publish(flush_log(inner));
     }
-    checkpoint(inner)?;
+    checkpoint(inner, true)?;
     if let Some(e) = inner.flusher.failure() {
         // Keep the abort marker: the next start must verify what this run wrote.
         return Err(super::StoreError::FlushFailed(e));

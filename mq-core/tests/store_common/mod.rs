@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use mq_core::protocol::message::{StoredMessage, StoredMessageRef};
@@ -47,4 +48,16 @@ pub fn decode(bytes: &[u8]) -> StoredMessage {
 /// Opens a store, panicking with the error if it fails.
 pub fn open(config: StoreConfig) -> Arc<Store> {
     Arc::new(Store::open(config).unwrap())
+}
+
+/// Re-runs this test executable as a child that runs only the test `entry` (which does its
+/// work when `env` is set), with `env` = `dir` and stdout piped: a process to `kill -9`.
+pub fn spawn_child(entry: &str, env: &str, dir: &Path) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", entry, "--nocapture", "--test-threads=1"])
+        .env(env, dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
 }
