@@ -55,9 +55,11 @@ impl ConsumerOffsets {
 
     /// Records `offset` (the next offset to consume) for the group's queue.
     pub(crate) fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        // Every pull commits: the key is built before the lock, not while holding it.
+        let key = key(topic, group);
         self.table
             .lock()
-            .entry(key(topic, group))
+            .entry(key)
             .or_default()
             .insert(queue_id, offset);
         self.dirty.store(true, Ordering::Release);
@@ -65,9 +67,10 @@ impl ConsumerOffsets {
 
     /// The committed offset of the group's queue, if any.
     pub(crate) fn query(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        let key = key(topic, group);
         self.table
             .lock()
-            .get(&key(topic, group))
+            .get(&key)
             .and_then(|q| q.get(&queue_id))
             .copied()
     }

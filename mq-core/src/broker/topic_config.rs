@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 
 use super::BrokerConfig;
 use super::json_file;
@@ -98,7 +98,8 @@ fn topic_config(topic: &str, queues: i32, perm: i32) -> TopicConfig {
 #[derive(Debug)]
 pub(crate) struct TopicConfigs {
     path: PathBuf,
-    table: Mutex<TopicConfigSerializeWrapper>,
+    /// Read on every send and pull, written on topic changes: shared for the readers.
+    table: RwLock<TopicConfigSerializeWrapper>,
 }
 
 impl TopicConfigs {
@@ -131,25 +132,25 @@ impl TopicConfigs {
         table.data_version = next_version(table.data_version);
         let topics = Self {
             path,
-            table: Mutex::new(table),
+            table: RwLock::new(table),
         };
-        topics.persist_locked(&topics.table.lock())?;
+        topics.persist_locked(&topics.table.read())?;
         Ok(topics)
     }
 
     /// One topic's config.
     pub(crate) fn get(&self, topic: &str) -> Option<TopicConfig> {
-        self.table.lock().topic_config_table.get(topic).cloned()
+        self.table.read().topic_config_table.get(topic).cloned()
     }
 
     /// The whole table with its version (for registration and GET_ALL_TOPIC_CONFIG).
     pub(crate) fn snapshot(&self) -> TopicConfigSerializeWrapper {
-        self.table.lock().clone()
+        self.table.read().clone()
     }
 
     /// Creates or replaces a topic (UPDATE_AND_CREATE_TOPIC) and persists the table.
     pub(crate) fn upsert(&self, topic: TopicConfig) -> crate::Result<()> {
-        let mut table = self.table.lock();
+        let mut table = self.table.write();
         table
             .topic_config_table
             .insert(topic.topic_name.clone(), topic);
@@ -159,7 +160,7 @@ impl TopicConfigs {
 
     /// Removes a topic; answers whether it existed.
     pub(crate) fn delete(&self, topic: &str) -> crate::Result<bool> {
-        let mut table = self.table.lock();
+        let mut table = self.table.write();
         if table.topic_config_table.remove(topic).is_none() {
             return Ok(false);
         }
@@ -180,7 +181,11 @@ impl TopicConfigs {
         requested_queues: i32,
         broker: &BrokerConfig,
     ) -> crate::Result<Option<(TopicConfig, bool)>> {
-        let mut table = self.table.lock();
+        if let Some(existing) = self.get(topic) {
+            return Ok(Some((existing, false)));
+        }
+        let mut table = self.table.write();
+        // Checked again: another send may have created it since the shared look.
         if let Some(existing) = table.topic_config_table.get(topic) {
             return Ok(Some((existing.clone(), false)));
         }
@@ -225,7 +230,7 @@ impl TopicConfigs {
         queues: i32,
         perm: i32,
     ) -> crate::Result<(TopicConfig, bool)> {
-        let mut table = self.table.lock();
+        let mut table = self.table.write();
         if let Some(existing) = table.topic_config_table.get(topic) {
             return Ok((existing.clone(), false));
         }
