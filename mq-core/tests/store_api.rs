@@ -6,19 +6,11 @@ mod store_common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mq_core::protocol::tag::{Subscription, tag_code};
 use mq_core::store::{AppendMessage, GetStatus, ManualClock, StoreError};
 use store_common::*;
-
-fn wait_indexed(store: &mq_core::store::Store) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while store.indexed_offset() < store.commit_log_max_offset() {
-        assert!(Instant::now() < deadline, "index did not catch up");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
 
 #[test]
 fn store_can_be_shared_across_threads_and_tasks() {
@@ -178,7 +170,7 @@ fn msg_id_and_key_lookups() {
         store.get_by_offset_msg_id("xyz"),
         Err(StoreError::BadMsgId(_))
     ));
-    wait_indexed(&store);
+    wait_indexed(&store, Duration::from_secs(10));
     let found = store.query_by_key("K", "key7", 10, 0, i64::MAX).unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(&decode(&found[0]).body[..], b"body-K-1-7");

@@ -6,12 +6,14 @@
 mod store_common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mq_core::store::{AppendMessage, Store, StoreConfig};
-use store_common::{small_config, spawn_child};
+use store_common::{small_config, spawn_child, wait_indexed};
 
 const CHILD_ENV: &str = "STORE_INDEX_CRASH_CHILD";
+/// Re-indexing a crashed child's hundreds of thousands of records takes seconds.
+const INDEX_CATCH_UP: Duration = Duration::from_secs(20);
 
 /// 300,000 slots are 293 pages of 1,024: more than one write's worth (256 pages).
 fn wide_index_config(dir: &std::path::Path) -> StoreConfig {
@@ -24,14 +26,6 @@ fn wide_index_config(dir: &std::path::Path) -> StoreConfig {
 fn keyed(n: u64) -> AppendMessage {
     AppendMessage::new("K", (n % 4) as i32, format!("body-{n}").into_bytes())
         .with_properties(format!("KEYS\u{1}key-{n}"))
-}
-
-fn wait_indexed(store: &Store) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while store.indexed_offset() < store.commit_log_max_offset() {
-        assert!(Instant::now() < deadline, "the index did not catch up");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 fn assert_found(store: &Store, keys: std::ops::Range<u64>) {
@@ -53,7 +47,7 @@ fn keys_survive_reopen_whether_dirty_slot_pages_are_scattered_or_contiguous() {
         for n in keys.clone() {
             store.append(keyed(n)).unwrap();
         }
-        wait_indexed(&store);
+        wait_indexed(&store, INDEX_CATCH_UP);
         store.close().unwrap();
         let store = Store::open(wide_index_config(dir.path())).unwrap();
         assert_found(&store, 0..keys.end);
@@ -100,7 +94,7 @@ fn acknowledged_keys_are_found_after_kill_9() {
     assert!(acked > 0, "the child acknowledged nothing");
 
     let store = Store::open(wide_index_config(dir.path())).unwrap();
-    wait_indexed(&store);
+    wait_indexed(&store, INDEX_CATCH_UP);
     assert_found(&store, 0..acked);
     eprintln!("{acked} acknowledged keys found after kill -9");
     store.close().unwrap();

@@ -391,16 +391,15 @@ impl Index {
         // page (5,000,000 slots made that 4,883 syscalls per persist).
         let mut page = 0;
         while page < a.dirty.len() {
-            if !std::mem::take(&mut a.dirty[page]) {
+            if !a.dirty[page] {
                 page += 1;
                 continue;
             }
             let first = page;
-            page += 1;
             while page < a.dirty.len() && page - first < PAGES_PER_WRITE && a.dirty[page] {
-                a.dirty[page] = false;
                 page += 1;
             }
+            a.dirty[first..page].fill(false);
             let from = first * SLOTS_PER_PAGE;
             let to = (page * SLOTS_PER_PAGE).min(a.slots.len());
             f.file

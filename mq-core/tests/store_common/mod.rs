@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use mq_core::protocol::message::{StoredMessage, StoredMessageRef};
 use mq_core::store::{AppendMessage, FlushDiskType, Store, StoreConfig};
@@ -60,4 +61,13 @@ pub fn spawn_child(entry: &str, env: &str, dir: &Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
+}
+
+/// Waits until the index has caught up with the CommitLog, failing after `within`.
+pub fn wait_indexed(store: &Store, within: Duration) {
+    let deadline = Instant::now() + within;
+    while store.indexed_offset() < store.commit_log_max_offset() {
+        assert!(Instant::now() < deadline, "the index did not catch up");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
