@@ -6,6 +6,9 @@
 //!   `env!("CARGO_BIN_EXE_mq-broker")`), so tests can `kill -9` it and start it again; the
 //!   name server runs in-process unless a name-server binary is given too.
 //!
+//! Starting (or restarting) a broker returns once the broker accepts connections and is
+//! registered with the name server, so clients find its routes at once.
+//!
 //! ```no_run
 //! # async fn demo(dir: &std::path::Path) -> mq_core::Result<()> {
 //! use mq_core::cluster::LocalCluster;
@@ -240,6 +243,29 @@ async fn wait_until_accepting(addr: SocketAddr) -> crate::Result<()> {
             return Err(crate::Error::Io(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 format!("nothing accepts connections on {addr} after {READY_TIMEOUT:?}"),
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Polls the name server at `namesrv` until the broker at `broker` is registered there, so
+/// a client that asks for routes as soon as the harness returns finds the broker. A broker
+/// registers right after it opens its store; accepting connections comes first.
+async fn wait_until_registered(namesrv: SocketAddr, broker: SocketAddr) -> crate::Result<()> {
+    let admin = crate::client::Admin::connect(namesrv.to_string()).await?;
+    let broker = broker.to_string();
+    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+    loop {
+        if admin.brokers().await?.iter().any(|b| b.addr == broker) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(crate::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "the broker at {broker} did not register with {namesrv} in {READY_TIMEOUT:?}"
+                ),
             )));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -7,7 +7,6 @@
 mod client_support;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use client_support::unique;
 use futures::future::join_all;
@@ -26,9 +25,6 @@ async fn pipelined_sync_flush_sends_beyond_the_inflight_limit_are_all_answered()
         .unwrap();
     let namesrv = cluster.namesrv_addr().to_string();
     let admin = Admin::connect(&namesrv).await.unwrap();
-    while admin.brokers().await.unwrap().is_empty() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let topic = unique("SendGroups");
     admin.create_topic(&topic, 4).await.unwrap();
     let producer = Producer::builder(unique("send_groups_pg"))

@@ -12,7 +12,6 @@ use mq_core::client::{ConsumeFrom, Message, Producer, PushConsumer};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_topic_created_after_the_consumer_is_picked_up() {
     let tc = TestCluster::start().await;
-    tc.wait_registered().await;
     let topic = unique("Late");
     let collector = Collector::new();
     // Default timers except the route poll: the topic's route is what must be noticed.

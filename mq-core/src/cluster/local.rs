@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::{ClusterBuilder, Running, bind_again, start_namesrv, wait_until_accepting};
+use super::{
+    ClusterBuilder, Running, bind_again, start_namesrv, wait_until_accepting, wait_until_registered,
+};
 use crate::broker;
 
 /// A name server and a broker running as tasks of the current runtime.
@@ -62,10 +64,18 @@ impl LocalCluster {
         let config = self
             .options
             .broker_config(self.store_dir.clone(), self.namesrv_addr)?;
+        let registers = !config.namesrv_addrs.is_empty();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(broker::run(listener, config, stopped));
         let running = Running { stop, task };
-        if let Err(e) = wait_until_accepting(self.broker_addr).await {
+        let ready = async {
+            wait_until_accepting(self.broker_addr).await?;
+            if registers {
+                wait_until_registered(self.namesrv_addr, self.broker_addr).await?;
+            }
+            crate::Result::Ok(())
+        };
+        if let Err(e) = ready.await {
             // The broker failed at start: report its own error rather than the timeout.
             if running.task.is_finished() {
                 running.stop().await?;

@@ -10,7 +10,10 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 
-use super::{ClusterBuilder, READY_TIMEOUT, Running, accepts, start_namesrv, wait_until_accepting};
+use super::{
+    ClusterBuilder, READY_TIMEOUT, Running, accepts, start_namesrv, wait_until_accepting,
+    wait_until_registered,
+};
 use crate::store::FlushDiskType;
 
 /// The name server of a [`ProcessCluster`]: a task, or a child process.
@@ -122,7 +125,8 @@ impl ProcessCluster {
         self.dir.join("broker")
     }
 
-    /// Starts the broker process (again) on the same port and store; waits until it accepts.
+    /// Starts the broker process (again) on the same port and store; waits until it accepts
+    /// and the name server routes to it.
     /// Its output goes to `dir/broker-<n>.log`.
     pub async fn start_broker(&mut self) -> crate::Result<()> {
         if self.broker.is_some() {
@@ -178,7 +182,7 @@ impl ProcessCluster {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.broker = Some(child);
-        Ok(())
+        wait_until_registered(self.namesrv_addr, self.broker_addr).await
     }
 
     /// Kills the broker with SIGKILL (no shutdown at all) and waits for it to be gone.

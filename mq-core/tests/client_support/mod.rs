@@ -47,19 +47,6 @@ impl TestCluster {
         admin.create_topic(topic, queues).await.unwrap();
     }
 
-    /// Waits until the broker has registered with the name server (routes exist).
-    pub async fn wait_registered(&self) {
-        let admin = Admin::connect(self.namesrv()).await.unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while admin.brokers().await.unwrap().is_empty() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "broker never registered"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
     /// Starts a producer and sends `n` messages with bodies `{body_prefix}0`, `{body_prefix}1`,
     /// …, each acknowledged; returns the producer for further sends.
     pub async fn send_numbered(&self, topic: &str, body_prefix: &str, n: usize) -> Producer {
