@@ -232,21 +232,34 @@ async fn bind_again(addr: SocketAddr) -> crate::Result<TcpListener> {
     Err(last.map_or_else(|| std::io::Error::other("bind failed").into(), Into::into))
 }
 
-/// Polls until `addr` accepts a TCP connection.
-async fn wait_until_accepting(addr: SocketAddr) -> crate::Result<()> {
+/// Polls `ready` every 20 ms until it holds; fails after [`READY_TIMEOUT`] naming `what` was
+/// awaited.
+async fn poll_until<F, Fut>(what: impl fmt::Display, mut ready: F) -> crate::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::Result<bool>>,
+{
     let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
     loop {
-        if accepts(addr).await {
+        if ready().await? {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(crate::Error::Io(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
-                format!("nothing accepts connections on {addr} after {READY_TIMEOUT:?}"),
+                format!("{what} not within {READY_TIMEOUT:?}"),
             )));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Polls until `addr` accepts a TCP connection.
+async fn wait_until_accepting(addr: SocketAddr) -> crate::Result<()> {
+    poll_until(format_args!("connections accepted on {addr}"), || async {
+        Ok(accepts(addr).await)
+    })
+    .await
 }
 
 /// Polls the name server at `namesrv` until the broker at `broker` is registered there, so
@@ -254,22 +267,12 @@ async fn wait_until_accepting(addr: SocketAddr) -> crate::Result<()> {
 /// registers right after it opens its store; accepting connections comes first.
 async fn wait_until_registered(namesrv: SocketAddr, broker: SocketAddr) -> crate::Result<()> {
     let admin = crate::client::Admin::connect(namesrv.to_string()).await?;
-    let broker = broker.to_string();
-    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
-    loop {
-        if admin.brokers().await?.iter().any(|b| b.addr == broker) {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(crate::Error::Io(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!(
-                    "the broker at {broker} did not register with {namesrv} in {READY_TIMEOUT:?}"
-                ),
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let broker_addr = broker.to_string();
+    poll_until(
+        format_args!("the broker at {broker} registered with {namesrv}"),
+        || async { Ok(admin.brokers().await?.iter().any(|b| b.addr == broker_addr)) },
+    )
+    .await
 }
 
 /// Whether a server accepts on `addr`. Test ports come from the ephemeral range, where a

@@ -231,7 +231,7 @@ pub(crate) fn checkpoint(inner: &Inner, with_index: bool) -> Result<()> {
     for cq in inner.queues.all() {
         cq.persist()?;
     }
-    if let Some(index) = inner.index.as_ref().filter(|_| with_index) {
+    if with_index && let Some(index) = &inner.index {
         index.persist()?;
     }
     Checkpoint {

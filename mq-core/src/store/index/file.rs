@@ -137,9 +137,16 @@ impl SlotTable {
         Self(vec![0; slots * 4])
     }
 
-    /// A table as read from a file: its on-disk bytes.
-    pub(super) fn from_disk(bytes: Vec<u8>) -> Self {
-        Self(bytes)
+    /// A table as read from a file whose header counts `count` entries. Slots written after
+    /// the header's last update may name entries past COUNT; they are forgotten.
+    pub(super) fn from_disk(bytes: Vec<u8>, count: u32) -> Self {
+        let mut table = Self(bytes);
+        for slot in 0..table.len() {
+            if table.get(slot) > count {
+                table.set(slot, 0);
+            }
+        }
+        table
     }
 
     pub(super) fn len(&self) -> usize {

@@ -43,6 +43,22 @@ struct Active {
     persisted: u32,
 }
 
+impl Active {
+    /// The active file `f` with its slot table; every entry it counts is on disk, every slot
+    /// page is to be written at the next persist.
+    fn new(f: IndexFile, slots: SlotTable) -> Self {
+        let pages = slots.len().div_ceil(SLOTS_PER_PAGE);
+        let persisted = f.header.count;
+        Self {
+            f,
+            slots,
+            dirty: vec![true; pages],
+            pending: Vec::new(),
+            persisted,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct State {
     sealed: Vec<IndexFile>,
@@ -140,22 +156,8 @@ impl Index {
     fn load_active(f: IndexFile) -> Result<Active> {
         let mut raw = vec![0u8; f.header.slots as usize * 4];
         f.file.read_exact_at(&mut raw, HEADER_LEN).at(&f.path)?;
-        let count = f.header.count;
-        // Slots written after the header's last update may name entries past COUNT; forget them.
-        for slot in raw.chunks_exact_mut(4) {
-            if u32::from_be_bytes([slot[0], slot[1], slot[2], slot[3]]) > count {
-                slot.fill(0);
-            }
-        }
-        let slots = SlotTable::from_disk(raw);
-        let pages = slots.len().div_ceil(SLOTS_PER_PAGE);
-        Ok(Active {
-            f,
-            slots,
-            dirty: vec![true; pages],
-            pending: Vec::new(),
-            persisted: count,
-        })
+        let slots = SlotTable::from_disk(raw, f.header.count);
+        Ok(Active::new(f, slots))
     }
 
     /// CommitLog offset up to which records have been indexed.
@@ -228,14 +230,10 @@ impl Index {
             begin_phys: phys,
             end_phys: phys,
         };
-        let pages = (self.slots as usize).div_ceil(SLOTS_PER_PAGE);
-        Ok(Active {
-            f: IndexFile { path, file, header },
-            slots: SlotTable::zeroed(self.slots as usize),
-            dirty: vec![true; pages],
-            pending: Vec::new(),
-            persisted: 0,
-        })
+        Ok(Active::new(
+            IndexFile { path, file, header },
+            SlotTable::zeroed(self.slots as usize),
+        ))
     }
 
     /// Entries, then dirty slot pages, fsync, then the header, fsync: the header never
