@@ -15,6 +15,7 @@ fn run(args: &[&str], env: &[(&str, &str)], dir: &std::path::Path) -> Output {
         .env("MQ_NAMESRV_ADDR", "")
         .env_remove("MQ_BROKER_LISTEN")
         .env_remove("MQ_FLUSH_DISK_TYPE")
+        .env_remove("MQ_FLUSH_INTERVAL_MS")
         .env_remove("MQ_DELAY_LEVELS");
     for (k, v) in env {
         command.env(k, v);
@@ -43,6 +44,12 @@ fn bad_settings_fail_with_one_line() {
         dir.path(),
     );
     assert_one_line_failure(&out, "flush");
+    let out = run(
+        &["--listen", "127.0.0.1:0"],
+        &[("MQ_FLUSH_INTERVAL_MS", "0")],
+        dir.path(),
+    );
+    assert_one_line_failure(&out, "--flush-interval-ms");
     let out = run(
         &["--listen", "127.0.0.1:0"],
         &[("MQ_DELAY_LEVELS", "1s 2x")],
@@ -79,6 +86,7 @@ fn help_names_the_environment_variables() {
         "MQ_NAMESRV_ADDR",
         "MQ_STORE_DIR",
         "MQ_FLUSH_DISK_TYPE",
+        "MQ_FLUSH_INTERVAL_MS",
         "MQ_BROKER_NAME",
         "MQ_DELAY_LEVELS",
         "MQ_AUTO_CREATE_TOPIC",

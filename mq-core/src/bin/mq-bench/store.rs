@@ -36,8 +36,8 @@ pub struct StoreArgs {
     /// Give each message a UNIQ_KEY and a key, as the Java producer does (the index thread then works too).
     #[arg(long)]
     with_keys: bool,
-    /// ASYNC_FLUSH interval in milliseconds (RocketMQ and the store default: 500).
-    #[arg(long, default_value_t = 500)]
+    /// ASYNC_FLUSH interval in milliseconds (the store's default; RocketMQ's is 500).
+    #[arg(long, default_value_t = 100)]
     flush_interval_ms: u64,
     /// Run without the key index (isolates its cost).
     #[arg(long)]
