@@ -64,21 +64,14 @@ pub fn decode_batch(body: &Bytes) -> Result<Vec<BatchItem>, CodecError> {
             pos: 12,
         };
         let flag = r.i32().ok_or_else(|| short.clone())?;
-        let body_len = r.i32().ok_or_else(|| short.clone())?;
-        let body_len =
-            usize::try_from(body_len).map_err(|_| CodecError::BadLength("batch BODYLEN < 0"))?;
-        let body_start = pos + r.pos;
-        r.bytes(body_len).ok_or_else(|| short.clone())?;
-        let prop_len = r.i16().ok_or_else(|| short.clone())?;
-        let prop_len =
-            usize::try_from(prop_len).map_err(|_| CodecError::BadLength("batch PROPLEN < 0"))?;
-        let props = r.bytes(prop_len).ok_or_else(|| short.clone())?;
+        let item_body = r.i32_sized(&short, "batch BODYLEN < 0")?;
+        let props = r.i16_sized(&short, "batch PROPLEN < 0")?;
         if r.pos != total {
             return Err(CodecError::BadLength("batch fields end before TOTALSIZE"));
         }
         items.push(BatchItem {
             flag,
-            body: body.slice(body_start..body_start + body_len),
+            body: body.slice_ref(item_body),
             properties: std::str::from_utf8(props)
                 .map_err(|_| CodecError::NotUtf8("batch properties"))?
                 .to_owned(),

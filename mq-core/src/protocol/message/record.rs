@@ -185,16 +185,10 @@ impl StoredMessageRef<'_> {
             .ok_or_else(|| short.clone())?;
         let reconsume_times = r.i32().ok_or_else(|| short.clone())?;
         let prepared_transaction_offset = r.i64().ok_or_else(|| short.clone())?;
-        let body_len = r.i32().ok_or_else(|| short.clone())?;
-        let body_len =
-            usize::try_from(body_len).map_err(|_| CodecError::BadLength("BODYLEN < 0"))?;
-        let body = r.bytes(body_len).ok_or_else(|| short.clone())?;
+        let body = r.i32_sized(&short, "BODYLEN < 0")?;
         let topic_len = usize::from(r.u8().ok_or_else(|| short.clone())?);
         let topic = r.bytes(topic_len).ok_or_else(|| short.clone())?;
-        let prop_len = r.i16().ok_or_else(|| short.clone())?;
-        let prop_len =
-            usize::try_from(prop_len).map_err(|_| CodecError::BadLength("PROPLEN < 0"))?;
-        let properties = r.bytes(prop_len).ok_or_else(|| short.clone())?;
+        let properties = r.i16_sized(&short, "PROPLEN < 0")?;
         if r.pos != total {
             return Err(CodecError::BadLength("fields end before TOTALSIZE"));
         }
