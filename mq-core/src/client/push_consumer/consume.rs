@@ -21,18 +21,22 @@ use crate::protocol::header::consumer::ConsumerSendMsgBackRequestHeader;
 const LOCAL_REDELIVERY_DELAY: Duration = Duration::from_secs(1);
 
 impl ConsumerInner {
-    /// Hands freshly pulled messages to the workers (orderly queues are fed by their own loop).
+    /// Takes freshly pulled messages in: the queue holds them until they are acknowledged,
+    /// and the workers get them, moved, in chunks of `consume_batch_max` (an orderly queue's
+    /// own loop takes them from the queue instead).
     pub(crate) fn dispatch(self: &Arc<Self>, pq: &Arc<ProcessQueue>, msgs: Vec<MessageExt>) {
-        let ListenerKind::Concurrent(listener) = &self.listener else {
-            return;
+        let listener = match &self.listener {
+            ListenerKind::Orderly(_) => return pq.queue(msgs),
+            ListenerKind::Concurrent(listener) => listener,
         };
-        for chunk in msgs.chunks(self.settings.consume_batch_max) {
-            self.submit(
-                Arc::clone(listener),
-                Arc::clone(pq),
-                chunk.to_vec(),
-                Duration::ZERO,
-            );
+        pq.hold(&msgs);
+        let mut msgs = msgs.into_iter().peekable();
+        while msgs.peek().is_some() {
+            let chunk = msgs
+                .by_ref()
+                .take(self.settings.consume_batch_max)
+                .collect();
+            self.submit(Arc::clone(listener), Arc::clone(pq), chunk, Duration::ZERO);
         }
     }
 
@@ -58,6 +62,7 @@ impl ConsumerInner {
             if pq.is_dropped() || this.cancel.is_cancelled() {
                 return;
             }
+            // The listener owns what it is given; this copy is for a retry if it fails.
             let call = AssertUnwindSafe(listener.consume(msgs.clone())).catch_unwind();
             let result = call.await.unwrap_or_else(|_| {
                 tracing::warn!(queue = ?pq.mq, "listener panicked; treated as reconsume-later");

@@ -17,8 +17,11 @@ use crate::protocol::MessageQueue;
 
 #[derive(Debug, Default)]
 struct Held {
-    /// Offset → message, pulled and not yet acknowledged.
-    msgs: BTreeMap<i64, MessageExt>,
+    /// Offset → body length of every message pulled and not yet acknowledged. Only sizes:
+    /// a concurrent listener's workers own the messages themselves.
+    sizes: BTreeMap<i64, usize>,
+    /// Orderly mode: messages waiting for the listener.
+    waiting: BTreeMap<i64, MessageExt>,
     /// Orderly mode: messages handed to the listener and not yet committed.
     consuming: BTreeMap<i64, MessageExt>,
     /// Highest offset taken in; -1 before the first.
@@ -93,44 +96,60 @@ impl ProcessQueue {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    /// Takes in pulled messages (a redelivered offset replaces the old copy).
-    pub fn put(&self, msgs: &[MessageExt]) {
+    /// Concurrent mode: counts pulled messages as held until acknowledged; the caller hands
+    /// the messages themselves to the workers. A redelivered offset is counted once.
+    pub fn hold(&self, msgs: &[MessageExt]) {
         let mut held = self.held();
+        self.hold_locked(&mut held, msgs);
+    }
+
+    /// Orderly mode: holds pulled messages and keeps them for [`Self::take_ordered`].
+    pub fn queue(&self, msgs: Vec<MessageExt>) {
+        let mut held = self.held();
+        self.hold_locked(&mut held, &msgs);
+        held.waiting
+            .extend(msgs.into_iter().map(|m| (m.queue_offset, m)));
+        drop(held);
+        self.arrived.notify_one();
+    }
+
+    fn hold_locked(&self, held: &mut Held, msgs: &[MessageExt]) {
         for m in msgs {
             held.max_offset = held.max_offset.max(m.queue_offset);
-            if let Some(old) = held.msgs.insert(m.queue_offset, m.clone()) {
-                self.bytes.fetch_sub(old.body.len(), Ordering::Relaxed);
+            if let Some(old) = held.sizes.insert(m.queue_offset, m.body.len()) {
+                self.bytes.fetch_sub(old, Ordering::Relaxed);
             } else {
                 self.count.fetch_add(1, Ordering::Relaxed);
             }
             self.bytes.fetch_add(m.body.len(), Ordering::Relaxed);
         }
-        drop(held);
-        self.arrived.notify_one();
     }
 
     /// Acknowledges messages by offset; returns the offset now safe to commit.
     pub fn remove(&self, offsets: &[i64]) -> i64 {
         let mut held = self.held();
-        for offset in offsets {
-            if let Some(m) = held.msgs.remove(offset) {
-                self.count.fetch_sub(1, Ordering::Relaxed);
-                self.bytes.fetch_sub(m.body.len(), Ordering::Relaxed);
-            }
-        }
+        self.release_locked(&mut held, offsets.iter().copied());
         Self::commit_point(&held)
     }
 
+    fn release_locked(&self, held: &mut Held, offsets: impl Iterator<Item = i64>) {
+        for offset in offsets {
+            if let Some(size) = held.sizes.remove(&offset) {
+                self.count.fetch_sub(1, Ordering::Relaxed);
+                self.bytes.fetch_sub(size, Ordering::Relaxed);
+            }
+        }
+    }
+
     fn commit_point(held: &Held) -> i64 {
-        let first = held.consuming.keys().next().into_iter();
-        let first = first.chain(held.msgs.keys().next()).min().copied();
+        let first = held.sizes.keys().next().copied();
         first.unwrap_or(held.max_offset + 1)
     }
 
     /// The offset safe to commit now, or `None` before anything was taken in.
     pub fn committable(&self) -> Option<i64> {
         let held = self.held();
-        (held.max_offset >= 0 || !held.msgs.is_empty()).then(|| Self::commit_point(&held))
+        (held.max_offset >= 0 || !held.sizes.is_empty()).then(|| Self::commit_point(&held))
     }
 
     /// Orderly: moves up to `n` of the lowest offsets into the consuming set and returns them.
@@ -138,9 +157,10 @@ impl ProcessQueue {
         let mut held = self.held();
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
-            let Some((offset, msg)) = held.msgs.pop_first() else {
+            let Some((offset, msg)) = held.waiting.pop_first() else {
                 break;
             };
+            // The listener takes its own copy; this one is for a rollback.
             held.consuming.insert(offset, msg.clone());
             out.push(msg);
         }
@@ -151,10 +171,7 @@ impl ProcessQueue {
     pub fn commit_ordered(&self) -> i64 {
         let mut held = self.held();
         let done = std::mem::take(&mut held.consuming);
-        for m in done.values() {
-            self.count.fetch_sub(1, Ordering::Relaxed);
-            self.bytes.fetch_sub(m.body.len(), Ordering::Relaxed);
-        }
+        self.release_locked(&mut held, done.into_keys());
         Self::commit_point(&held)
     }
 
@@ -164,7 +181,7 @@ impl ProcessQueue {
         let back = std::mem::take(&mut held.consuming);
         for (offset, mut msg) in back {
             msg.reconsume_times += 1;
-            held.msgs.insert(offset, msg);
+            held.waiting.insert(offset, msg);
         }
     }
 
@@ -175,9 +192,9 @@ impl ProcessQueue {
         held.max_offset = held.max_offset.max(next - 1);
     }
 
-    /// Whether messages wait to be consumed.
+    /// Orderly: whether messages wait to be consumed.
     pub fn has_pending(&self) -> bool {
-        !self.held().msgs.is_empty()
+        !self.held().waiting.is_empty()
     }
 }
 
@@ -211,8 +228,14 @@ mod tests {
     fn commit_point_is_the_smallest_unacknowledged_offset() {
         let pq = ProcessQueue::new(MessageQueue::new("t", "b", 0), CancellationToken::new());
         assert_eq!(pq.committable(), None);
-        pq.put(&[msg(5), msg(6), msg(7)]);
+        pq.hold(&[msg(5), msg(6), msg(7)]);
         assert_eq!((pq.count(), pq.bytes()), (3, 9));
+        pq.hold(&[msg(6)]);
+        assert_eq!(
+            (pq.count(), pq.bytes()),
+            (3, 9),
+            "a redelivered offset counts once"
+        );
         assert_eq!(pq.remove(&[6]), 5);
         assert_eq!(pq.remove(&[5]), 7);
         assert_eq!(pq.remove(&[7]), 8);
@@ -222,7 +245,7 @@ mod tests {
     #[test]
     fn ordered_take_rollback_and_commit() {
         let pq = ProcessQueue::new(MessageQueue::new("t", "b", 0), CancellationToken::new());
-        pq.put(&[msg(1), msg(2)]);
+        pq.queue(vec![msg(1), msg(2)]);
         let first = pq.take_ordered(1);
         assert_eq!(first.first().map(|m| m.queue_offset), Some(1));
         assert_eq!(pq.committable(), Some(1));

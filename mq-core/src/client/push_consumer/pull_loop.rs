@@ -111,12 +111,13 @@ impl ConsumerInner {
                         .filter(|m| sub.filter.matches_tag(m.tag.as_deref()))
                         .map(|m| self.prepare(m, result.min_offset, result.max_offset))
                         .collect();
-                    pq.put(&msgs);
-                    pq.skip_to(result.next_begin_offset);
                     if msgs.is_empty() {
+                        pq.skip_to(result.next_begin_offset);
                         self.commit_position(&pq);
                     } else {
+                        // Held before the skip, so the commit point cannot pass them.
                         self.dispatch(&pq, msgs);
+                        pq.skip_to(result.next_begin_offset);
                     }
                 }
                 PullStatus::NoNewMsg | PullStatus::NoMatchedMsg => {
