@@ -14,6 +14,8 @@ fn e2e_measures_the_peak_then_half_of_it_with_send_acks_beside() {
             "300",
             "--duration",
             "0.5",
+            "--warmup",
+            "0.3",
             "--json",
         ])
         .output()
@@ -44,4 +46,22 @@ fn e2e_measures_the_peak_then_half_of_it_with_send_acks_beside() {
         assert!(value(&format!("{scenario} latency p99")) > 0.0);
         assert!(value(&format!("{scenario}, send ack latency p99")) > 0.0);
     }
+    // 150 messages recorded in at least 0.5 s: had the 90 of the warm-up been counted too,
+    // the rate would come out near 480.
+    let offered = value("e2e 1024B at 300 msgs/s offered");
+    assert!(
+        offered <= 330.0,
+        "warm-up messages counted: {offered} msgs/s"
+    );
+}
+
+#[test]
+fn e2e_refuses_a_negative_warmup() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mq-bench"))
+        .args(["e2e", "--local", "--warmup=-1"])
+        .output()
+        .expect("run mq-bench");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--warmup"), "{stderr}");
 }

@@ -2,8 +2,11 @@
 //! with the senders' acknowledgement latency beside it; `--half-peak` first measures the peak
 //! delivered rate and adds a scenario at half of it. Producer and consumer share this process,
 //! so the send instant travels in the body as microseconds since a common start and the
-//! listener measures against the same clock.
+//! listener measures against the same clock. Each scenario first runs `--warmup` seconds at
+//! its load without recording (the producer's route lookup and connection, the new topic's
+//! first appends), as OpenMessaging Benchmark's warm-up phase does.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +29,19 @@ pub struct E2eArgs {
     /// claim is made at moderate load).
     #[arg(long)]
     pub half_peak: bool,
+    /// Seconds each scenario runs at its load before recording starts; what is sent then is
+    /// delivered but not counted.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_warmup)]
+    pub warmup: f64,
+}
+
+fn parse_warmup(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if (0.0..=3600.0).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds from 0 to 3600"
+        )),
+    }
 }
 
 /// Sends kept in flight while the peak is measured.
@@ -42,7 +58,7 @@ pub fn run(args: &E2eArgs) -> anyhow::Result<()> {
         let mut rates = args.rate.clone();
         let mut scenario_no = 0;
         if args.half_peak {
-            let peak = measure_peak(&target, &args.common, base, scenario_no).await?;
+            let peak = measure_peak(&target, args, base, scenario_no).await?;
             scenario_no += 1;
             BenchLine {
                 bench: "mq-bench e2e".to_owned(),
@@ -60,7 +76,7 @@ pub fn run(args: &E2eArgs) -> anyhow::Result<()> {
             rates.push((peak / 2.0).round() as u64);
         }
         for rate in rates {
-            paced(&target, &args.common, base, scenario_no, rate).await?;
+            paced(&target, args, base, scenario_no, rate).await?;
             scenario_no += 1;
         }
         target.close().await
@@ -68,24 +84,30 @@ pub fn run(args: &E2eArgs) -> anyhow::Result<()> {
 }
 
 /// One scenario at `rate` msgs/s: delivery latency (send → listener) and, beside it, the
-/// senders' acknowledgement latency.
+/// senders' acknowledgement latency, of what is sent after the warm-up.
 async fn paced(
     target: &Target,
-    common: &ClientArgs,
+    args: &E2eArgs,
     base: Instant,
     scenario_no: usize,
     rate: u64,
 ) -> anyhow::Result<()> {
-    let (topic, consumer, delivered) = start_consumer(target, common, base, scenario_no).await?;
+    let common = &args.common;
+    let recorded = Arc::new(AtomicU64::new(u64::MAX));
+    let (topic, consumer, delivered) =
+        start_consumer(target, common, base, scenario_no, Arc::clone(&recorded)).await?;
     let producer = target.producer("mq_bench_e2e_pg").await?;
     let acks = Arc::new(Mutex::new(histogram()?));
-    let start = Instant::now();
+    let start = Instant::now() + Duration::from_secs_f64(args.warmup);
+    let start_us = u64::try_from(start.duration_since(base).as_micros()).unwrap_or(u64::MAX);
+    recorded.store(start_us, Ordering::Relaxed);
     let pacer = Pacer {
         topic,
         template: body(common.message_size),
         period: Duration::from_secs_f64(1.0 / rate.max(1) as f64),
         end: start + Duration::from_secs_f64(common.duration),
         base,
+        recorded,
     };
     let sent = pacer.run(producer.clone(), Arc::clone(&acks)).await?;
     let drain = Instant::now() + Duration::from_secs(10);
@@ -118,18 +140,23 @@ async fn paced(
     Ok(())
 }
 
-/// The delivered msgs/s while [`PEAK_IN_FLIGHT`] sync sends are kept in flight.
+/// The delivered msgs/s while [`PEAK_IN_FLIGHT`] sync sends are kept in flight, counted
+/// after the warm-up.
 async fn measure_peak(
     target: &Target,
-    common: &ClientArgs,
+    args: &E2eArgs,
     base: Instant,
     scenario_no: usize,
 ) -> anyhow::Result<f64> {
-    let (topic, consumer, delivered) = start_consumer(target, common, base, scenario_no).await?;
+    let common = &args.common;
+    let every_message = Arc::new(AtomicU64::new(0));
+    let (topic, consumer, delivered) =
+        start_consumer(target, common, base, scenario_no, every_message).await?;
     let producer = target.producer("mq_bench_e2e_peak_pg").await?;
     let payload = Bytes::from(body(common.message_size));
     let window = Duration::from_secs_f64(common.duration);
-    let deadline = Instant::now() + window;
+    let window_start = Instant::now() + Duration::from_secs_f64(args.warmup);
+    let deadline = window_start + window;
     let senders: Vec<_> = (0..PEAK_IN_FLIGHT)
         .map(|_| {
             let (producer, topic, payload) = (producer.clone(), topic.clone(), payload.clone());
@@ -141,8 +168,10 @@ async fn measure_peak(
             })
         })
         .collect();
+    tokio::time::sleep_until(window_start.into()).await;
+    let before_window = count(&delivered);
     tokio::time::sleep_until(deadline.into()).await;
-    let within_window = count(&delivered);
+    let within_window = count(&delivered).saturating_sub(before_window);
     for sender in senders {
         sender.await??;
     }
@@ -157,14 +186,15 @@ fn count(h: &Latencies) -> u64 {
     h.lock().map(|h| h.len()).unwrap_or(0)
 }
 
-/// A fresh topic and a push consumer on it recording each message's age (the send instant
-/// travels in the first 8 bytes of the body), after a short warm-up so queue ownership and
-/// connections are settled.
+/// A fresh topic and a push consumer on it recording the age of each message sent at or
+/// after `recorded` µs since `base` (the send instant travels in the first 8 bytes of the
+/// body), after a short pause so queue ownership and connections are settled.
 async fn start_consumer(
     target: &Target,
     common: &ClientArgs,
     base: Instant,
     scenario_no: usize,
+    recorded: Arc<AtomicU64>,
 ) -> anyhow::Result<(String, PushConsumer, Latencies)> {
     // A topic per scenario: a new group may start at offset 0 of a young queue.
     let topic = target.extra_topic(scenario_no, common.queues).await?;
@@ -178,13 +208,17 @@ async fn start_consumer(
             .consume_thread_max(64)
             .start(listener_fn(move |msgs| {
                 let seen = Arc::clone(&seen);
+                let from = recorded.load(Ordering::Relaxed);
                 async move {
                     let now = micros_since(base);
                     if let Ok(mut h) = seen.lock() {
                         for m in msgs {
                             let mut sent = [0u8; 8];
                             sent.copy_from_slice(&m.body[..8]);
-                            let _ = h.record(now.saturating_sub(u64::from_be_bytes(sent)).max(1));
+                            let sent = u64::from_be_bytes(sent);
+                            if sent >= from {
+                                let _ = h.record(now.saturating_sub(sent).max(1));
+                            }
                         }
                     }
                     ConsumeResult::Success
@@ -205,10 +239,13 @@ struct Pacer {
     period: Duration,
     end: Instant,
     base: Instant,
+    /// Sends stamped before this (µs since `base`) are the warm-up's: not recorded.
+    recorded: Arc<AtomicU64>,
 }
 
 impl Pacer {
-    /// Sends until `end`, each send's acknowledgement latency into `acks`; answers the count.
+    /// Sends until `end`, each recorded send's acknowledgement latency into `acks`; answers
+    /// how many sends were recorded.
     async fn run(
         self,
         producer: mq_core::client::Producer,
@@ -218,11 +255,12 @@ impl Pacer {
         let thread = std::thread::spawn(move || {
             let _in_runtime = runtime.enter();
             let start = Instant::now();
-            let mut sent = 0u64;
+            let from = self.recorded.load(Ordering::Relaxed);
+            let (mut sent, mut recorded) = (0u64, 0u64);
             loop {
                 let due = start + self.period.mul_f64(sent as f64);
                 if due >= self.end {
-                    return sent;
+                    return recorded;
                 }
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
                     std::thread::sleep(wait);
@@ -230,9 +268,10 @@ impl Pacer {
                 let mut payload = self.template.clone();
                 let stamp = micros_since(self.base);
                 payload[..8].copy_from_slice(&stamp.to_be_bytes());
-                let acks = Arc::clone(&acks);
+                let acks = (stamp >= from).then(|| Arc::clone(&acks));
+                recorded += u64::from(acks.is_some());
                 producer.send_async(Message::new(&self.topic, Bytes::from(payload)), move |_| {
-                    if let Ok(mut h) = acks.lock() {
+                    if let Some(Ok(mut h)) = acks.as_ref().map(|a| a.lock()) {
                         let _ = h.record(micros_since(self.base).saturating_sub(stamp).max(1));
                     }
                 });
