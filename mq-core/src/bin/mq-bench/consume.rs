@@ -33,7 +33,7 @@ pub struct ConsumeArgs {
     pub takeover_hung: bool,
     /// With --local and --takeover-hung: seconds of silence after which the in-process broker
     /// drops a client (RocketMQ: 120). A running broker (no --local) applies its own.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = crate::seconds::positive)]
     pub channel_expiry: f64,
 }
 

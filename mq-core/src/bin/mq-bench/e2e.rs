@@ -31,17 +31,8 @@ pub struct E2eArgs {
     pub half_peak: bool,
     /// Seconds each scenario runs at its load before recording starts; what is sent then is
     /// delivered but not counted.
-    #[arg(long, default_value_t = 1.0, value_parser = parse_warmup)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::seconds::non_negative)]
     pub warmup: f64,
-}
-
-fn parse_warmup(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(secs) if (0.0..=3600.0).contains(&secs) => Ok(secs),
-        _ => Err(format!(
-            "{text:?} is not a number of seconds from 0 to 3600"
-        )),
-    }
 }
 
 /// Sends kept in flight while the peak is measured.

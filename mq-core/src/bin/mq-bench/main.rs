@@ -5,6 +5,7 @@ mod consume;
 mod e2e;
 mod produce;
 mod report;
+mod seconds;
 mod store;
 mod takeover;
 

@@ -31,7 +31,7 @@ pub struct ClientArgs {
     #[arg(long, default_value_t = 1024)]
     pub message_size: usize,
     /// Seconds per scenario.
-    #[arg(long, default_value_t = 5.0, env = "MQ_BENCH_DURATION")]
+    #[arg(long, default_value_t = 5.0, env = "MQ_BENCH_DURATION", value_parser = crate::seconds::positive)]
     pub duration: f64,
     /// Print one JSON object per figure (SPEC §6).
     #[arg(long)]

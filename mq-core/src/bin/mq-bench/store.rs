@@ -22,7 +22,7 @@ use crate::report::BenchLine;
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
     /// Seconds per scenario (and per reference).
-    #[arg(long, default_value_t = 2.0, env = "MQ_BENCH_DURATION")]
+    #[arg(long, default_value_t = 2.0, env = "MQ_BENCH_DURATION", value_parser = crate::seconds::positive)]
     duration: f64,
     /// Message body size in bytes.
     #[arg(long, default_value_t = 1024)]
