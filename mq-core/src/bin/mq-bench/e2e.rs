@@ -84,21 +84,21 @@ async fn paced(
     rate: u64,
 ) -> anyhow::Result<()> {
     let common = &args.common;
-    let recorded = Arc::new(AtomicU64::new(u64::MAX));
+    let record_from = Arc::new(AtomicU64::new(u64::MAX));
     let (topic, consumer, delivered) =
-        start_consumer(target, common, base, scenario_no, Arc::clone(&recorded)).await?;
+        start_consumer(target, common, base, scenario_no, Arc::clone(&record_from)).await?;
     let producer = target.producer("mq_bench_e2e_pg").await?;
     let acks = Arc::new(Mutex::new(histogram()?));
     let start = Instant::now() + Duration::from_secs_f64(args.warmup);
     let start_us = u64::try_from(start.duration_since(base).as_micros()).unwrap_or(u64::MAX);
-    recorded.store(start_us, Ordering::Relaxed);
+    record_from.store(start_us, Ordering::Relaxed);
     let pacer = Pacer {
         topic,
         template: body(common.message_size),
         period: Duration::from_secs_f64(1.0 / rate.max(1) as f64),
         end: start + Duration::from_secs_f64(common.duration),
         base,
-        recorded,
+        record_from,
     };
     let sent = pacer.run(producer.clone(), Arc::clone(&acks)).await?;
     let drain = Instant::now() + Duration::from_secs(10);
@@ -178,14 +178,14 @@ fn count(h: &Latencies) -> u64 {
 }
 
 /// A fresh topic and a push consumer on it recording the age of each message sent at or
-/// after `recorded` µs since `base` (the send instant travels in the first 8 bytes of the
+/// after `record_from` µs since `base` (the send instant travels in the first 8 bytes of the
 /// body), after a short pause so queue ownership and connections are settled.
 async fn start_consumer(
     target: &Target,
     common: &ClientArgs,
     base: Instant,
     scenario_no: usize,
-    recorded: Arc<AtomicU64>,
+    record_from: Arc<AtomicU64>,
 ) -> anyhow::Result<(String, PushConsumer, Latencies)> {
     // A topic per scenario: a new group may start at offset 0 of a young queue.
     let topic = target.extra_topic(scenario_no, common.queues).await?;
@@ -199,7 +199,7 @@ async fn start_consumer(
             .consume_thread_max(64)
             .start(listener_fn(move |msgs| {
                 let seen = Arc::clone(&seen);
-                let from = recorded.load(Ordering::Relaxed);
+                let from = record_from.load(Ordering::Relaxed);
                 async move {
                     let now = micros_since(base);
                     if let Ok(mut h) = seen.lock() {
@@ -231,7 +231,7 @@ struct Pacer {
     end: Instant,
     base: Instant,
     /// Sends stamped before this (µs since `base`) are the warm-up's: not recorded.
-    recorded: Arc<AtomicU64>,
+    record_from: Arc<AtomicU64>,
 }
 
 impl Pacer {
@@ -246,7 +246,7 @@ impl Pacer {
         let thread = std::thread::spawn(move || {
             let _in_runtime = runtime.enter();
             let start = Instant::now();
-            let from = self.recorded.load(Ordering::Relaxed);
+            let from = self.record_from.load(Ordering::Relaxed);
             let (mut sent, mut recorded) = (0u64, 0u64);
             loop {
                 let due = start + self.period.mul_f64(sent as f64);
