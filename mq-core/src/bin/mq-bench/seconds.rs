@@ -7,20 +7,20 @@ const MAX_SECONDS: f64 = 86_400.0;
 
 /// More than zero seconds, at most a day.
 pub fn positive(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs <= MAX_SECONDS => Ok(secs),
-        _ => Err(format!(
-            "{text:?} is not a number of seconds above 0 and at most {MAX_SECONDS}"
-        )),
-    }
+    within(text, |secs| secs > 0.0, "above 0 and at most")
 }
 
 /// Zero seconds or more, at most a day.
 pub fn non_negative(text: &str) -> Result<f64, String> {
+    within(text, |secs| secs >= 0.0, "from 0 to")
+}
+
+/// `text` as seconds if `low_ok` takes it and it is at most [`MAX_SECONDS`] (NaN fails both).
+fn within(text: &str, low_ok: fn(f64) -> bool, range: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(secs) if (0.0..=MAX_SECONDS).contains(&secs) => Ok(secs),
+        Ok(secs) if low_ok(secs) && secs <= MAX_SECONDS => Ok(secs),
         _ => Err(format!(
-            "{text:?} is not a number of seconds from 0 to {MAX_SECONDS}"
+            "{text:?} is not a number of seconds {range} {MAX_SECONDS}"
         )),
     }
 }
