@@ -158,3 +158,27 @@ fn occupied_port_exits_non_zero_with_one_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    use std::io::{BufRead, BufReader};
+    let addr = free_addr();
+    let mut child = Command::new(BIN)
+        .env("MQ_NAMESRV_LISTEN", addr.to_string())
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("name server listening"), "{line:?}");
+    assert!(
+        !line.contains('\u{1b}'),
+        "escape codes in a piped log: {line:?}"
+    );
+}
