@@ -23,11 +23,11 @@ use seckill_service::bench::{RawCeiling, raw_insert_ceiling};
 use seckill_service::config::{self, Config};
 use seckill_service::consumer::Consumers;
 use seckill_service::service::Service;
-use serde::Serialize;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::{ConnectOptions, Executor};
 
 use crate::error::{Error, Result};
+use crate::spec_line::{self, SpecLine, verdict};
 
 /// The figure the writer is held to: at least this share of the raw ceiling.
 pub const TARGET_RATIO: f64 = 0.25;
@@ -106,24 +106,8 @@ pub struct DrainReport {
 impl DrainReport {
     /// Writer orders/s ÷ raw rows/s.
     pub fn ratio(&self) -> f64 {
-        if self.ceiling.rows_per_sec > 0.0 {
-            self.orders_per_sec / self.ceiling.rows_per_sec
-        } else {
-            0.0
-        }
+        spec_line::ratio(self.orders_per_sec, self.ceiling.rows_per_sec)
     }
-}
-
-/// One SPEC §6 line.
-#[derive(Debug, Serialize)]
-struct Line<'a> {
-    bench: &'a str,
-    scenario: String,
-    value: f64,
-    unit: &'a str,
-    reference: f64,
-    reference_name: &'a str,
-    ratio: f64,
 }
 
 /// Runs the benchmark and prints its figures.
@@ -412,9 +396,9 @@ fn process(component: &'static str, err: impl std::fmt::Display) -> Error {
 fn print(args: &DrainArgs, report: &DrainReport) -> Result<()> {
     let ratio = report.ratio();
     if args.json {
-        let line = Line {
-            bench: BENCH_NAME,
-            scenario: format!(
+        SpecLine::new(
+            BENCH_NAME,
+            format!(
                 "{} queued orders, {} queues, batch {}, {}x{} in flight",
                 report.orders,
                 args.queues,
@@ -422,15 +406,10 @@ fn print(args: &DrainArgs, report: &DrainReport) -> Result<()> {
                 args.consume_threads,
                 args.consume_batch
             ),
-            value: round(report.orders_per_sec),
-            unit: "orders/s",
-            reference: round(report.ceiling.rows_per_sec),
-            reference_name: REFERENCE_NAME,
-            ratio: round3(ratio),
-        };
-        let text = serde_json::to_string(&line)
-            .map_err(|e| Error::Config(format!("cannot encode a result line: {e}")))?;
-        println!("{text}");
+            (report.orders_per_sec, "orders/s"),
+            (report.ceiling.rows_per_sec, REFERENCE_NAME),
+        )
+        .print()?;
     } else {
         println!(
             "seckill-bench drain: {} orders queued on {} queues (batch {}, {} x {} in flight)",
@@ -448,22 +427,12 @@ fn print(args: &DrainArgs, report: &DrainReport) -> Result<()> {
             report.ceiling.rows,
             report.ceiling.elapsed.as_secs_f64()
         );
-        let verdict = if ratio >= TARGET_RATIO {
-            "meets"
-        } else {
-            "BELOW"
-        };
-        println!("  ratio {ratio:.3} ({verdict} the target ≥ {TARGET_RATIO})");
+        println!(
+            "  ratio {ratio:.3} ({} the target ≥ {TARGET_RATIO})",
+            verdict(ratio, TARGET_RATIO)
+        );
     }
     Ok(())
-}
-
-fn round(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! | [`chaos`] | a load run with `kill -9` of seckill-service and the broker, then verify |
 //! | [`drain_bench`] | `seckill-bench drain`: the writer's orders/s vs raw multi-row inserts |
 //! | [`gate_bench`] | `seckill-bench gate`: `/seckill` vs `/healthz` under oha |
+//! | [`spec_line`] | the SPEC §6 result line the two `seckill-bench` benchmarks print |
 //! | [`error`] | the library's [`Error`] |
 
 pub mod chaos;
@@ -21,6 +22,7 @@ pub mod driver;
 pub mod error;
 pub mod gate_bench;
 pub mod load_log;
+pub mod spec_line;
 pub mod stack;
 pub mod verify;
 

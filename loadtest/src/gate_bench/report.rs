@@ -1,11 +1,10 @@
 //! The gate benchmark's figures: each round's pair of endpoints, and the median round that
 //! the text and the SPEC §6 JSON lines report.
 
-use serde::Serialize;
-
 use super::GateArgs;
 use super::oha::Measured;
 use crate::error::{Error, Result};
+use crate::spec_line::{SpecLine, ratio, verdict};
 
 /// The figure the gate is held to: `/seckill` at least this share of `/healthz` req/s.
 pub const TARGET_RATIO: f64 = 0.5;
@@ -23,7 +22,7 @@ pub(super) struct Round {
 
 impl Round {
     fn ratio(&self) -> f64 {
-        ratio_of(self.seckill.requests_per_sec, self.healthz.requests_per_sec)
+        ratio(self.seckill.requests_per_sec, self.healthz.requests_per_sec)
     }
 }
 
@@ -31,18 +30,6 @@ impl Round {
 #[derive(Debug)]
 pub(super) struct Report {
     rounds: Vec<Round>,
-}
-
-/// One SPEC §6 line.
-#[derive(Debug, Serialize)]
-struct Line<'a> {
-    bench: &'a str,
-    scenario: String,
-    value: f64,
-    unit: &'a str,
-    reference: f64,
-    reference_name: &'a str,
-    ratio: f64,
 }
 
 impl Report {
@@ -84,37 +71,26 @@ impl Report {
 
     fn print_json(&self, args: &GateArgs, median: &Round) -> Result<()> {
         let shape = format!(
-            "c={}, {}s, median of {} rounds",
+            "c={}, {}s, median of {} round(s)",
             args.concurrency,
             args.duration,
             self.rounds.len()
         );
         let lines = [
-            Line {
-                bench: BENCH_NAME,
-                scenario: format!("/seckill req/s, random users, {shape}"),
-                value: round(median.seckill.requests_per_sec),
-                unit: "req/s",
-                reference: round(median.healthz.requests_per_sec),
-                reference_name: REFERENCE_NAME,
-                ratio: round3(median.ratio()),
-            },
-            Line {
-                bench: BENCH_NAME,
-                scenario: format!("/seckill p99, random users, {shape}"),
-                value: round(median.seckill.p99_us),
-                unit: "us",
-                reference: round(median.healthz.p99_us),
-                reference_name: REFERENCE_NAME,
-                ratio: round3(ratio_of(median.seckill.p99_us, median.healthz.p99_us)),
-            },
+            SpecLine::new(
+                BENCH_NAME,
+                format!("/seckill req/s, random users, {shape}"),
+                (median.seckill.requests_per_sec, "req/s"),
+                (median.healthz.requests_per_sec, REFERENCE_NAME),
+            ),
+            SpecLine::new(
+                BENCH_NAME,
+                format!("/seckill p99, random users, {shape}"),
+                (median.seckill.p99_us, "us"),
+                (median.healthz.p99_us, REFERENCE_NAME),
+            ),
         ];
-        for line in lines {
-            let text = serde_json::to_string(&line)
-                .map_err(|e| Error::Config(format!("cannot encode a result line: {e}")))?;
-            println!("{text}");
-        }
-        Ok(())
+        lines.iter().try_for_each(SpecLine::print)
     }
 
     fn print_text(&self, args: &GateArgs, median: &Round) {
@@ -146,29 +122,11 @@ impl Report {
         let queued: i64 = self.rounds.iter().map(|r| r.queued).sum();
         println!("  orders queued during the /seckill runs: {queued}");
         let ratio = median.ratio();
-        let verdict = if ratio >= TARGET_RATIO {
-            "meets"
-        } else {
-            "BELOW"
-        };
-        println!("  ratio /seckill ÷ /healthz: {ratio:.3} ({verdict} the target ≥ {TARGET_RATIO})");
+        println!(
+            "  ratio /seckill ÷ /healthz: {ratio:.3} ({} the target ≥ {TARGET_RATIO})",
+            verdict(ratio, TARGET_RATIO)
+        );
     }
-}
-
-fn ratio_of(value: f64, reference: f64) -> f64 {
-    if reference > 0.0 {
-        value / reference
-    } else {
-        0.0
-    }
-}
-
-fn round(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]
@@ -218,11 +176,5 @@ mod tests {
         let one = report(&[(50.0, 100.0)]);
         assert_eq!(median_pair(&one), Some((50.0, 100.0)));
         assert!(report(&[]).median().is_none());
-    }
-
-    #[test]
-    fn a_reference_of_zero_gives_ratio_zero_not_infinity() {
-        let broken = report(&[(10.0, 0.0)]);
-        assert_eq!(broken.median().map(Round::ratio), Some(0.0));
     }
 }
