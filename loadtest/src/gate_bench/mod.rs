@@ -9,7 +9,7 @@
 //!
 //! The two endpoints are measured in `--rounds` rounds, alternating which goes first, and the
 //! round with the median ratio is reported ([`report`]): on a shared machine one pair of runs
-//! swings by ±10 %, and a drift of the machine's speed during the run favours neither.
+//! swings by up to ±15 %, and a drift of the machine's speed during the run favours neither.
 //!
 //! With `--local` it runs everything it needs in this process: a `LocalCluster` (name server
 //! and broker in a temp dir) and the gate on an ephemeral port, built by the same start-up
