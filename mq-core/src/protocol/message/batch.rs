@@ -64,8 +64,8 @@ pub fn decode_batch(body: &Bytes) -> Result<Vec<BatchItem>, CodecError> {
             pos: 12,
         };
         let flag = r.i32().ok_or_else(|| short.clone())?;
-        let item_body = r.i32_sized(&short, "batch BODYLEN < 0")?;
-        let props = r.i16_sized(&short, "batch PROPLEN < 0")?;
+        let item_body = r.length_prefixed(Reader::i32, &short, "batch BODYLEN < 0")?;
+        let props = r.length_prefixed(Reader::i16, &short, "batch PROPLEN < 0")?;
         if r.pos != total {
             return Err(CodecError::BadLength("batch fields end before TOTALSIZE"));
         }

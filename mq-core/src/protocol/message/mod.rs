@@ -126,31 +126,16 @@ impl<'a> Reader<'a> {
     fn i64(&mut self) -> Option<i64> {
         self.array().map(i64::from_be_bytes)
     }
-    /// A field after its length as an i32 (BODYLEN): `short` if either runs past the end,
-    /// `BadLength(negative)` for a length below zero.
-    fn i32_sized(
+    /// A field after its length, read by `length` (`Reader::i32` for BODYLEN, `Reader::i16` for
+    /// PROPLEN): `short` if either runs past the end, `BadLength(negative)` for a length below
+    /// zero.
+    fn length_prefixed<L: Into<i64>>(
         &mut self,
+        length: fn(&mut Self) -> Option<L>,
         short: &CodecError,
         negative: &'static str,
     ) -> Result<&'a [u8], CodecError> {
-        let len = self.i32().ok_or_else(|| short.clone())?;
-        self.sized(i64::from(len), short, negative)
-    }
-    /// A field after its length as an i16 (PROPLEN), as [`Reader::i32_sized`].
-    fn i16_sized(
-        &mut self,
-        short: &CodecError,
-        negative: &'static str,
-    ) -> Result<&'a [u8], CodecError> {
-        let len = self.i16().ok_or_else(|| short.clone())?;
-        self.sized(i64::from(len), short, negative)
-    }
-    fn sized(
-        &mut self,
-        len: i64,
-        short: &CodecError,
-        negative: &'static str,
-    ) -> Result<&'a [u8], CodecError> {
+        let len: i64 = length(self).ok_or_else(|| short.clone())?.into();
         let len = usize::try_from(len).map_err(|_| CodecError::BadLength(negative))?;
         self.bytes(len).ok_or_else(|| short.clone())
     }

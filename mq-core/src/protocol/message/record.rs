@@ -185,10 +185,10 @@ impl StoredMessageRef<'_> {
             .ok_or_else(|| short.clone())?;
         let reconsume_times = r.i32().ok_or_else(|| short.clone())?;
         let prepared_transaction_offset = r.i64().ok_or_else(|| short.clone())?;
-        let body = r.i32_sized(&short, "BODYLEN < 0")?;
+        let body = r.length_prefixed(Reader::i32, &short, "BODYLEN < 0")?;
         let topic_len = usize::from(r.u8().ok_or_else(|| short.clone())?);
         let topic = r.bytes(topic_len).ok_or_else(|| short.clone())?;
-        let properties = r.i16_sized(&short, "PROPLEN < 0")?;
+        let properties = r.length_prefixed(Reader::i16, &short, "PROPLEN < 0")?;
         if r.pos != total {
             return Err(CodecError::BadLength("fields end before TOTALSIZE"));
         }
