@@ -9,8 +9,9 @@
 # REDIS_URL's Redis; warms goods 900000001 with stock that never runs out, warms both
 # endpoints up uninstrumented, then counts REQUESTS requests of each at 50 connections.
 #   REQUESTS (default 4000)   OUT_DIR (default target/loadtest/callgrind-<time>)
-# Needs a release build (cargo build --release -p mq-core -p seckill-web), valgrind, oha
-# and redis-cli. Each dump in OUT_DIR opens in callgrind_annotate / kcachegrind.
+# Needs a release build (cargo build --release -p mq-core -p seckill-web --features
+# mq-core/broker), valgrind, oha and redis-cli. Each dump in OUT_DIR opens in
+# callgrind_annotate / kcachegrind.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$REPO/target/release

@@ -16,8 +16,9 @@
 #   ROUNDS (3)  DURATION seconds per run (5)  CONCURRENCY (50)
 #   WORKER_THREADS (0 = seckill-web's default, one per CPU)
 #   STAGES_TARGET (target/gate-stages: the patched build's own target dir, kept for reruns)
-# Needs target/release/mq-namesrv and mq-broker (cargo build --release -p mq-core), git,
-# cargo, oha and redis-cli, and a Redis on this machine (its CPU is read from /proc).
+# Needs target/release/mq-namesrv and mq-broker (cargo build --release -p mq-core
+# --features broker), git, cargo, oha and redis-cli, and a Redis on this machine (its CPU is
+# read from /proc).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$REPO/target/release
