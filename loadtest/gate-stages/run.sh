@@ -15,7 +15,8 @@
 # Ports 19876 (name server), 20911 (broker), 18081-18083 (gates), key prefix gate-stages-*.
 #   ROUNDS (3)  DURATION seconds per run (5)  CONCURRENCY (50)
 #   WORKER_THREADS (0 = seckill-web's default, one per CPU)
-#   STAGES_TARGET (target/gate-stages: the patched build's own target dir, kept for reruns)
+#   STAGES_TARGET (target/gate-stages: the patched build's own target dir; it keeps the
+#   dependencies built, but the worktree is new each run, so the workspace crates rebuild)
 # Needs target/release/mq-namesrv and mq-broker (cargo build --release -p mq-core
 # --features broker), git, cargo, oha and redis-cli, and a Redis on this machine (its CPU is
 # read from /proc).
